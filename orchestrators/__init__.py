@@ -1,0 +1,1 @@
+"""The order saga: its step table, the compensation-stack primitive and the orchestrator."""

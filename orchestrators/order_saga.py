@@ -1,0 +1,261 @@
+"""The order saga orchestrator, driven by the step table in `saga_steps`.
+
+Read top to bottom: each step pushes its undo (if any), then runs. Before the pivot a
+rejection, a failure that outlived its retries, a timeout or a customer's cancellation
+unwinds the compensation stack; after the pivot the saga only goes forward. An undo or a
+forward step that cannot finish parks the saga as NEEDS_ATTENTION with what remains.
+
+Determinism: no I/O, clock, randomness or settings here. Time is
+`context.current_utc_datetime`, ids derive from the order id and step name, timings come
+from the orchestration input, and jitter is a hash of instance id and attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase, TaskState
+
+from orchestrators.backoff import backoff_delay, deterministic_fraction
+from orchestrators.compensation import CompensationStack, Undo
+from orchestrators.progress import Phase, SagaProgress
+from orchestrators.saga_steps import CANCEL_EVENT, ORDER_SAGA, PARK_ACTIVITY, Retry, SagaStep, StepKind
+from ordersaga.outcomes import Outcome, Rejected, Succeeded, outcome_from_json
+from ordersaga.saga_input import SagaInput
+
+bp = df.Blueprint()
+
+Steps = Generator[TaskBase, Any, Any]
+
+
+class SagaFailure:
+    """Codes for failures that are not an activity's own rejection."""
+
+    STEP_FAILED = "STEP_FAILED"  # every retry attempt raised
+    STEP_TIMED_OUT = "STEP_TIMED_OUT"
+    CANCELLED_BY_CUSTOMER = "CANCELLED_BY_CUSTOMER"
+    UNDO_FAILED = "UNDO_FAILED"
+    FORWARD_STEP_FAILED = "FORWARD_STEP_FAILED"
+
+
+@bp.orchestration_trigger(context_name="context")
+def order_saga(context: df.DurableOrchestrationContext) -> Steps:
+    saga = OrderSaga(context, SagaInput.from_json(context.get_input()))
+    return (yield from saga.run())
+
+
+def first_line(error: BaseException) -> str:
+    """A failed activity arrives as a bare Exception whose text embeds the original one."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class OrderSaga:
+    def __init__(self, context: df.DurableOrchestrationContext, saga: SagaInput) -> None:
+        self.context = context
+        self.order = saga.order
+        self.order_id = saga.order_id
+        self.policy = saga.policy
+        self.progress = SagaProgress(self.order_id)
+        self.stack = CompensationStack()
+        # One wait for the customer's cancellation, raced against every step before the pivot.
+        self.cancel_requested = context.wait_for_external_event(CANCEL_EVENT)
+
+    # -- the saga --------------------------------------------------------------------------
+
+    def run(self) -> Steps:
+        for step in ORDER_SAGA:
+            if step.retry is Retry.UNTIL_DEADLINE:
+                failure = yield from self.run_until_deadline(step)
+                if failure is not None:
+                    return (yield from self.park(step.name, failure))
+                continue
+            if step.undo is not None:
+                self.stack.push(Undo(step.name, step.undo))  # before the step: covers unknown outcomes
+            outcome = yield from self.run_bounded(step)
+            if isinstance(outcome, Rejected):
+                return (yield from self.compensate(step, outcome))
+            self.step_done(step)
+        return self.finish(Phase.COMPLETED, "COMPLETED")
+
+    # -- forward steps ---------------------------------------------------------------------
+
+    def run_bounded(self, step: SagaStep) -> Steps:
+        """Run a step under the Durable retry policy, raced against its timeout and (before
+        the pivot) against the customer's cancellation."""
+        self.step_started(step)
+        retry = df.RetryOptions(self.policy.step_retry_interval_ms, self.policy.step_max_attempts)
+        task = self.context.call_activity_with_retry(step.activity, retry, self.request(step.name))
+        racers = [task]
+        timer = None
+        if step.timed:
+            fire_at = self.now() + timedelta(seconds=self.policy.step_timeout_seconds)
+            timer = self.context.create_timer(fire_at)
+            racers.append(timer)
+        if step.kind is StepKind.COMPENSATABLE:
+            racers.append(self.cancel_requested)
+        if len(racers) > 1:
+            winner = yield self.context.task_any(racers)
+        else:
+            winner = task
+            try:
+                yield task
+            except Exception:  # noqa: BLE001 - task.state below records the failure
+                pass
+        if timer is not None and not timer.is_completed:
+            timer.cancel()  # an uncancelled timer would keep the instance Running until it fires
+        if winner is timer:
+            return Rejected(SagaFailure.STEP_TIMED_OUT, f"{step.name} did not finish in "
+                            f"{self.policy.step_timeout_seconds}s")
+        if winner is self.cancel_requested:
+            return Rejected(SagaFailure.CANCELLED_BY_CUSTOMER, "the customer cancelled the order")
+        if task.state is TaskState.FAILED:
+            return Rejected(SagaFailure.STEP_FAILED, first_line(task.result))
+        return self.decode(step.name, task.result)
+
+    def run_until_deadline(self, step: SagaStep) -> Steps:
+        """After the pivot: retry with backoff until success; never compensate. Returns None
+        on success, else the rejection that makes the saga park."""
+        self.step_started(step)
+        deadline = self.now() + timedelta(seconds=self.policy.forward_deadline_seconds)
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome: Outcome
+            try:
+                result = yield self.context.call_activity(step.activity, self.request(step.name))
+                outcome = self.decode(step.name, result)
+            except Exception as error:  # noqa: BLE001 - any failure of a forward step is retried
+                outcome = Rejected(SagaFailure.FORWARD_STEP_FAILED, first_line(error))
+                retry_allowed = True
+            else:
+                retry_allowed = False  # a business rejection after the pivot will not go away
+            if isinstance(outcome, Succeeded):
+                self.step_done(step)
+                return None
+            self.progress.fail(step.name, outcome.code, outcome.message)
+            self.progress.note(self.now(), step.name, "attempt-failed", outcome.message)
+            if not retry_allowed:
+                return outcome
+            delay = backoff_delay(self.policy.forward_retry_interval_ms, attempt, self.policy.forward_max_interval_ms,
+                                  deterministic_fraction(self.context.instance_id, step.name, attempt))
+            if self.now() + delay > deadline:
+                return outcome
+            self.progress.count_attempt(step.name)
+            self.publish()
+            yield self.context.create_timer(self.now() + delay)
+
+    # -- compensation ------------------------------------------------------------------------
+
+    def compensate(self, failed: SagaStep, reason: Rejected) -> Steps:
+        self.progress.phase = Phase.COMPENSATING
+        self.progress.fail(failed.name, reason.code, reason.message)
+        self.progress.note(self.now(), failed.name, "rejected", f"{reason.code}: {reason.message}")
+        deadline = self.now() + timedelta(seconds=self.policy.undo_deadline_seconds)
+        while (undo := self.stack.peek()) is not None:
+            failure = yield from self.run_undo(undo, reason, deadline)
+            if failure is not None:
+                return (yield from self.park(f"undo:{undo.step}", failure))
+            self.stack.pop()
+            self.progress.compensated_steps.append(undo.step)
+            self.progress.note(self.now(), undo.step, "compensated")
+        return self.finish(Phase.COMPENSATED, "CANCELLED", reason)
+
+    def run_undo(self, undo: Undo, reason: Rejected, deadline: Any) -> Steps:
+        """Retry one undo with backoff until it succeeds or the deadline passes. Returns None
+        on success, else why it could not finish."""
+        label = f"undo:{undo.step}"
+        attempt = 0
+        while True:
+            attempt += 1
+            self.progress.count_attempt(label)
+            self.progress.current_step = label
+            self.publish()
+            request = self.request(undo.step) | {"reason": {"code": reason.code, "message": reason.message}}
+            try:
+                outcome = self.decode(label, (yield self.context.call_activity(undo.activity, request)))
+            except Exception as error:  # noqa: BLE001 - undo failures are retried, then parked
+                outcome = Rejected(SagaFailure.UNDO_FAILED, first_line(error))
+            else:
+                if isinstance(outcome, Rejected):
+                    return outcome  # an undo's own refusal will not change by retrying
+            if isinstance(outcome, Succeeded):
+                return None
+            self.progress.fail(label, outcome.code, outcome.message)
+            delay = backoff_delay(self.policy.undo_retry_interval_ms, attempt, self.policy.undo_max_interval_ms,
+                                  deterministic_fraction(self.context.instance_id, label, attempt))
+            if self.now() + delay > deadline:
+                return outcome
+            self.progress.note(self.now(), label, "retry-scheduled", outcome.message)
+            self.publish()
+            yield self.context.create_timer(self.now() + delay)
+
+    def park(self, where: str, failure: Rejected) -> Steps:
+        """Record NEEDS_ATTENTION with what is left to undo, in custom status and on the order."""
+        self.progress.phase = Phase.NEEDS_ATTENTION
+        self.progress.fail(where, failure.code, failure.message)
+        self.progress.note(self.now(), where, "parked", failure.message)
+        self.progress.undo_stack = self.stack.to_json()
+        self.publish()
+        request = self.request(where) | {
+            "remainingUndos": self.stack.to_json(),
+            "lastError": self.progress.last_error,
+        }
+        retry = df.RetryOptions(self.policy.step_retry_interval_ms, self.policy.step_max_attempts)
+        try:
+            yield self.context.call_activity_with_retry(PARK_ACTIVITY, retry, request)
+        except Exception as error:  # noqa: BLE001 - custom status still shows the parked saga
+            self.progress.note(self.now(), where, "park-not-recorded", first_line(error))
+        return self.finish(Phase.NEEDS_ATTENTION, "NEEDS_ATTENTION", failure)
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+
+    def request(self, step: str) -> dict[str, Any]:
+        """Every activity gets the same request; ids derive from order id + step, so a retried
+        or duplicated activity presents the same idempotency key."""
+        return {
+            "orderId": self.order_id,
+            "sagaId": self.context.instance_id,
+            "step": step,
+            "idempotencyKey": f"{self.order_id}:{step}",
+            "order": self.order,
+        }
+
+    def decode(self, step: str, value: Any) -> Outcome:
+        try:
+            return outcome_from_json(value)
+        except ValueError as error:
+            return Rejected(SagaFailure.STEP_FAILED, f"{step} returned no outcome: {error}")
+
+    def now(self) -> Any:
+        return self.context.current_utc_datetime
+
+    def step_started(self, step: SagaStep) -> None:
+        self.progress.current_step = step.name
+        self.progress.count_attempt(step.name)
+        self.progress.undo_stack = self.stack.to_json()
+        self.progress.note(self.now(), step.name, "started")
+        self.publish()
+
+    def step_done(self, step: SagaStep) -> None:
+        self.progress.completed_steps.append(step.name)
+        self.progress.note(self.now(), step.name, "completed")
+        self.publish()
+
+    def publish(self) -> None:
+        self.context.set_custom_status(self.progress.to_json())
+
+    def finish(self, phase: str, status: str, reason: Rejected | None = None) -> dict[str, Any]:
+        self.progress.phase = phase
+        self.progress.current_step = None
+        self.progress.undo_stack = self.stack.to_json()
+        self.publish()
+        return {
+            "orderId": self.order_id,
+            "status": status,
+            "reason": None if reason is None else {"code": reason.code, "message": reason.message},
+            "completedSteps": self.progress.completed_steps,
+            "compensatedSteps": self.progress.compensated_steps,
+        }

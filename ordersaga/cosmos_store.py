@@ -1,0 +1,218 @@
+"""Cosmos DB access with optimistic concurrency, shared by every activity and trigger.
+
+Writes to an existing document always carry If-Match with the ETag that was read. When
+another writer got there first Cosmos answers 412; we reread, decide again from the fresh
+document and retry with jittered exponential backoff, a bounded number of times. Nothing
+here takes a lock.
+
+Throttling (429) is retried inside the SDK, which honours the server's retry-after; a 503,
+or a 429 that outlasts the SDK's retries, is retried here honouring retry-after, then
+surfaces as `TransientError` so the Durable retry policy takes over. Other errors surface
+unchanged.
+
+One async client per worker process and event loop: `get_store()` creates it on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from azure.core import MatchConditions
+from azure.cosmos import PartitionKey
+from azure.cosmos import exceptions as cosmos_errors
+from azure.cosmos.aio import ContainerProxy, CosmosClient
+
+from ordersaga.config import CosmosSettings
+from ordersaga.outcomes import TransientError
+
+log = logging.getLogger("ordersaga.cosmos")
+
+T = TypeVar("T")
+RETRYABLE_STATUS = frozenset({429, 503})
+
+
+@dataclass
+class EtagDecision:
+    """What a decide-function wants written: `document=None` means write nothing."""
+
+    document: dict[str, Any] | None
+    result: Any = None
+
+
+@dataclass
+class UpdateReport:
+    result: Any
+    conflicts: int = 0
+    written: bool = False
+
+
+@dataclass
+class RequestCounter:
+    """Counts Cosmos operations by kind (not SDK-internal retries): the figures for the
+    requests-per-saga benchmark and for spotting chatty code."""
+
+    by_kind: Counter[str] = field(default_factory=Counter)
+
+    def add(self, kind: str) -> None:
+        self.by_kind[kind] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_kind.values())
+
+
+def _user_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """Drop Cosmos system properties (_etag, _rid, _ts…) before writing a document back."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _retry_after_seconds(error: cosmos_errors.CosmosHttpResponseError, fallback: float) -> float:
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    value = headers.get("x-ms-retry-after-ms") or headers.get("x-ms-retry-after")
+    try:
+        return float(value) / 1000.0 if value is not None else fallback
+    except ValueError:
+        return fallback
+
+
+class CosmosStore:
+    def __init__(self, settings: CosmosSettings, client: CosmosClient) -> None:
+        self.settings = settings
+        self._client = client
+        database = client.get_database_client(settings.database)
+        self.orders: ContainerProxy = database.get_container_client(settings.orders_container)
+        self.inventory: ContainerProxy = database.get_container_client(settings.inventory_container)
+        self.requests = RequestCounter()
+
+    @classmethod
+    async def open(cls, settings: CosmosSettings) -> CosmosStore:
+        credential: Any
+        if settings.key:
+            credential = settings.key
+        else:
+            from azure.identity.aio import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+        client = CosmosClient(settings.endpoint, credential=credential, connection_verify=settings.verify_tls)
+        store = cls(settings, client)
+        if settings.create_if_missing:
+            await store.ensure_containers()
+        return store
+
+    async def ensure_containers(self) -> None:
+        database = await self._client.create_database_if_not_exists(self.settings.database)
+        for name in (self.settings.orders_container, self.settings.inventory_container):
+            await database.create_container_if_not_exists(name, partition_key=PartitionKey(path="/id"))
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    # -- single operations, each retried on 503/429 honouring retry-after -----------------
+
+    async def _call(self, kind: str, operation: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        attempts = self.settings.unavailable_max_attempts
+        for attempt in range(1, attempts + 1):
+            self.requests.add(kind)
+            try:
+                return await operation(*args, **kwargs)
+            except cosmos_errors.CosmosHttpResponseError as error:
+                if error.status_code not in RETRYABLE_STATUS:
+                    raise
+                if attempt == attempts:
+                    raise TransientError(
+                        f"Cosmos answered {error.status_code} to {kind} {attempts} times; giving up for now"
+                    ) from error
+                delay = _retry_after_seconds(error, fallback=0.1 * 2**attempt)
+                log.warning("Cosmos %s answered %s; retrying in %.3fs", kind, error.status_code, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def read(self, container: ContainerProxy, item_id: str) -> dict[str, Any] | None:
+        try:
+            return await self._call("read", container.read_item, item_id, partition_key=item_id)
+        except cosmos_errors.CosmosResourceNotFoundError:
+            return None
+
+    async def create(self, container: ContainerProxy, document: dict[str, Any]) -> bool:
+        """Create; False when a document with that id already exists (409)."""
+        try:
+            await self._call("create", container.create_item, document)
+            return True
+        except cosmos_errors.CosmosResourceExistsError:
+            return False
+
+    async def query(
+        self, container: ContainerProxy, sql: str, parameters: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        async def run() -> list[dict[str, Any]]:
+            return [item async for item in container.query_items(sql, parameters=parameters)]
+
+        return await self._call("query", run)
+
+    # -- read → decide → write with If-Match, rereading on 412 -----------------------------
+
+    async def update_with_etag(
+        self,
+        container: ContainerProxy,
+        item_id: str,
+        decide: Callable[[dict[str, Any] | None], EtagDecision],
+    ) -> UpdateReport:
+        """Apply `decide` to the current document and write its answer under If-Match.
+
+        `decide` receives None when the document does not exist; a decision for a missing
+        document is written with create (a racing create is a conflict like a 412).
+        """
+        conflicts = 0
+        for attempt in range(self.settings.conflict_max_attempts):
+            current = await self.read(container, item_id)
+            decision = decide(current)
+            if decision.document is None:
+                return UpdateReport(decision.result, conflicts, written=False)
+            body = _user_fields(decision.document)
+            try:
+                if current is None:
+                    await self._call("create", container.create_item, body)
+                else:
+                    await self._call("replace", container.replace_item, item_id, body,
+                                     etag=current["_etag"], match_condition=MatchConditions.IfNotModified)
+                return UpdateReport(decision.result, conflicts, written=True)
+            except (cosmos_errors.CosmosAccessConditionFailedError, cosmos_errors.CosmosResourceExistsError):
+                conflicts += 1
+                # Full jitter keeps racing writers from retrying in lockstep.
+                ceiling = self.settings.conflict_base_delay_ms * 2 ** min(attempt, 6)
+                await asyncio.sleep(random.uniform(0, ceiling) / 1000.0)
+        raise TransientError(
+            f"{item_id}: still conflicting after {self.settings.conflict_max_attempts} If-Match attempts"
+        )
+
+
+_stores: dict[asyncio.AbstractEventLoop, CosmosStore] = {}
+_opening: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+
+async def get_store() -> CosmosStore:
+    """The worker's store for the running event loop, opened on first use."""
+    loop = asyncio.get_running_loop()
+    store = _stores.get(loop)
+    if store is not None:
+        return store
+    lock = _opening.setdefault(loop, asyncio.Lock())
+    async with lock:
+        if loop not in _stores:
+            _stores[loop] = await CosmosStore.open(CosmosSettings.from_environment())
+        return _stores[loop]
+
+
+async def close_stores() -> None:
+    """Close the store of the running loop (tests and shutdown)."""
+    loop = asyncio.get_running_loop()
+    store = _stores.pop(loop, None)
+    _opening.pop(loop, None)
+    if store is not None:
+        await store.close()

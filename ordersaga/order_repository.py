@@ -1,0 +1,99 @@
+"""Order documents in the `orders` container; every status change goes through If-Match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ordersaga.clock import iso, utc_now
+from ordersaga.cosmos_store import CosmosStore, EtagDecision
+from ordersaga.orders import OrderStatus, can_transition, new_order_document, with_status
+from ordersaga.outcomes import Outcome, Rejected, RejectionCode, Succeeded, TransientError
+
+_IMMUTABLE_FIELDS = ("customerId", "currency", "items")
+
+
+async def create_order(store: CosmosStore, order: dict[str, Any], saga_instance_id: str) -> Outcome:
+    """Create the order PENDING. Running it twice is harmless: an existing order with the same
+    content counts as created; one with other content is refused rather than overwritten."""
+    doc = new_order_document(order, saga_instance_id, iso(utc_now()))
+    if await store.create(store.orders, doc):
+        return Succeeded({"orderId": doc["id"], "status": doc["status"], "created": True})
+    existing = await store.read(store.orders, doc["id"])
+    if existing is None:  # deleted between our create and read: let the retry policy try again
+        raise TransientError(f"order {doc['id']} vanished while being created")
+    if any(existing.get(f) != doc[f] for f in _IMMUTABLE_FIELDS):
+        return Rejected(RejectionCode.ORDER_MISMATCH, f"order {doc['id']} already exists with other content")
+    return Succeeded({"orderId": doc["id"], "status": existing["status"], "created": False})
+
+
+async def transition(
+    store: CosmosStore,
+    order_id: str,
+    target: OrderStatus,
+    reason: str,
+    *,
+    allowed_from: frozenset[OrderStatus],
+    refuse_if_cancel_requested: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> Outcome:
+    """Move an order to `target` if it is in one of `allowed_from`. Already at `target`
+    counts as done (a repeated activity changes nothing)."""
+
+    def decide(doc: dict[str, Any] | None) -> EtagDecision:
+        if doc is None:
+            return EtagDecision(None, Rejected(RejectionCode.ORDER_NOT_FOUND, f"order {order_id} does not exist"))
+        current = doc["status"]
+        if current == target.value:
+            return EtagDecision(None, Succeeded({"orderId": order_id, "status": current, "changed": False}))
+        if refuse_if_cancel_requested and doc.get("cancelRequested"):
+            return EtagDecision(None, Rejected(RejectionCode.CANCEL_REQUESTED, "the customer asked to cancel"))
+        if OrderStatus(current) not in allowed_from or not can_transition(current, target):
+            return EtagDecision(None, Rejected(
+                RejectionCode.INVALID_TRANSITION, f"order {order_id} is {current}; cannot become {target.value}",
+                [{"from": current, "to": target.value}]))
+        updated = with_status(doc, target, iso(utc_now()), reason) | (extra or {})
+        return EtagDecision(updated, Succeeded({"orderId": order_id, "status": target.value, "changed": True}))
+
+    report = await store.update_with_etag(store.orders, order_id, decide)
+    outcome: Outcome = report.result
+    return outcome
+
+
+async def cancel_order(store: CosmosStore, order_id: str, reason: str) -> Outcome:
+    """The undo of create_order: a no-op when the order is absent or already cancelled."""
+    outcome = await transition(
+        store, order_id, OrderStatus.CANCELLED, reason,
+        allowed_from=frozenset({OrderStatus.PENDING, OrderStatus.APPROVED, OrderStatus.NEEDS_ATTENTION}),
+    )
+    if isinstance(outcome, Rejected) and outcome.code == RejectionCode.ORDER_NOT_FOUND:
+        return Succeeded({"orderId": order_id, "status": None, "changed": False})
+    return outcome
+
+
+async def request_cancellation(store: CosmosStore, order_id: str) -> tuple[str, dict[str, Any] | None]:
+    """Customer cancellation: mark the order while it is still PENDING.
+
+    Returns ("requested" | "already-requested" | "too-late" | "already-cancelled" | "not-found", order).
+    The mark is what makes this race-free: the pivot refuses an order marked for
+    cancellation, and the mark can only be written while the order is PENDING.
+    """
+
+    def decide(doc: dict[str, Any] | None) -> EtagDecision:
+        if doc is None:
+            return EtagDecision(None, ("not-found", None))
+        if doc["status"] == OrderStatus.CANCELLED.value:
+            return EtagDecision(None, ("already-cancelled", doc))
+        if doc["status"] != OrderStatus.PENDING.value:
+            return EtagDecision(None, ("too-late", doc))
+        if doc.get("cancelRequested"):
+            return EtagDecision(None, ("already-requested", doc))
+        updated = dict(doc) | {"cancelRequested": True, "cancelRequestedAt": iso(utc_now())}
+        return EtagDecision(updated, ("requested", updated))
+
+    report = await store.update_with_etag(store.orders, order_id, decide)
+    result: tuple[str, dict[str, Any] | None] = report.result
+    return result
+
+
+async def read_order(store: CosmosStore, order_id: str) -> dict[str, Any] | None:
+    return await store.read(store.orders, order_id)

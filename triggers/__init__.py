@@ -1,0 +1,1 @@
+"""Triggers: the HTTP API (starter, status, cancellation, stock admin)."""

@@ -1,0 +1,197 @@
+"""The HTTP API: start an order saga, show where it stands, cancel it, stock SKUs.
+
+    POST /api/orders                      start a saga (202), idempotent with Idempotency-Key
+    GET  /api/orders/{orderId}            order document + orchestration status + saga progress
+    POST /api/orders/{orderId}/cancel     customer cancellation (202, or 409 past the pivot)
+    PUT  /api/inventory/{sku}             set units available (admin)
+    GET  /api/inventory/{sku}             stock levels (admin)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from orchestrators.saga_steps import CANCEL_EVENT
+from ordersaga import inventory_repository, order_repository
+from ordersaga.api_models import OrderRequest, StockLevel
+from ordersaga.config import SagaPolicy
+from ordersaga.cosmos_store import get_store
+from ordersaga.orders import OrderStatus
+from ordersaga.saga_input import SagaInput
+from triggers.http_json import HttpError, json_errors, json_response, parse_body
+
+bp = df.Blueprint()
+log = logging.getLogger("ordersaga.http")
+
+ORCHESTRATOR = "order_saga"
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+def _path_id(req: func.HttpRequest, name: str) -> str:
+    value = req.route_params.get(name, "")
+    if not SAFE_ID.match(value):
+        raise HttpError(400, "INVALID_ID", f"{name} has characters that are not allowed",
+                        [{"field": name, "message": "letters, digits and . _ : - only, at most 64"}])
+    return value
+
+
+def _order_not_found(order_id: str) -> HttpError:
+    return HttpError(404, "ORDER_NOT_FOUND", f"no order {order_id}", [{"field": "orderId", "message": "unknown"}])
+
+
+def _origin(req: func.HttpRequest) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _order_id_for(idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return f"ord-{uuid.uuid4().hex}"
+    # Same key ⇒ same order id ⇒ same orchestration instance: a repeated POST starts nothing.
+    return "ord-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+def _fingerprint(order: dict[str, Any]) -> str:
+    content = {k: order[k] for k in ("customerId", "items", "currency")}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _accepted_body(req: func.HttpRequest, client: df.DurableOrchestrationClient, order_id: str) -> dict[str, Any]:
+    status_url = f"{_origin(req)}/api/orders/{order_id}"
+    return {"orderId": order_id, "statusUrl": status_url,
+            "management": client.create_http_management_payload(order_id)}
+
+
+@bp.route(route="orders", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    key = req.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise HttpError(400, "VALIDATION_FAILED", "the Idempotency-Key header is invalid",
+                        [{"field": "Idempotency-Key", "message": "1 to 128 visible ASCII characters"}])
+    request = parse_body(req, OrderRequest)
+    order_id = _order_id_for(key)
+    order = request.model_dump(mode="json") | {"orderId": order_id}
+    order["fingerprint"] = _fingerprint(order)
+
+    if key is not None:
+        existing = await client.get_status(order_id)
+        if existing and existing.instance_id:
+            previous = SagaInput.from_json(existing.input_).order
+            if previous.get("fingerprint") != order["fingerprint"]:
+                raise HttpError(422, "IDEMPOTENCY_KEY_REUSED",
+                                "this Idempotency-Key was already used for a different order",
+                                [{"field": "Idempotency-Key", "message": f"belongs to order {order_id}"}])
+            body = _accepted_body(req, client, order_id) | {"replayed": True}
+            return json_response(body, 200, {"Location": body["statusUrl"]})
+
+    saga = SagaInput(order=order, policy=SagaPolicy.from_environment())
+    await client.start_new(ORCHESTRATOR, instance_id=order_id, client_input=saga.to_json())
+    log.info("order %s: saga started", order_id)
+    body = _accepted_body(req, client, order_id)
+    return json_response(body, 202, {"Location": body["statusUrl"], "Retry-After": "2"})
+
+
+def _saga_view(order_id: str, doc: dict[str, Any] | None, status: Any) -> dict[str, Any]:
+    """One JSON view of where a saga stands, from the order document and the orchestration."""
+    progress = (status.custom_status if status else None) or {}
+    if isinstance(progress, str):
+        progress = json.loads(progress)
+    order = doc or (SagaInput.from_json(status.input_).order if status and status.input_ else {})
+    runtime = status.runtime_status.name if status and status.runtime_status else None
+    return {
+        "orderId": order_id,
+        "status": (doc or {}).get("status", OrderStatus.PENDING.value),
+        "customerId": order.get("customerId"),
+        "items": order.get("items"),
+        "currency": order.get("currency"),
+        "total": (doc or {}).get("total"),
+        "cancelRequested": bool((doc or {}).get("cancelRequested")),
+        "shipment": (doc or {}).get("shipment"),
+        "attention": (doc or {}).get("attention"),
+        "saga": {
+            "runtimeStatus": runtime,
+            "phase": progress.get("phase"),
+            "currentStep": progress.get("currentStep"),
+            "completedSteps": progress.get("completedSteps", []),
+            "compensatedSteps": progress.get("compensatedSteps", []),
+            "undoStack": progress.get("undoStack", []),
+            "attempts": progress.get("attempts", {}),
+            "lastError": progress.get("lastError"),
+            "output": status.output if status else None,
+        },
+        "timeline": progress.get("timeline", []),
+        "statusHistory": (doc or {}).get("statusHistory", []),
+        "timestamps": {
+            "createdAt": (doc or {}).get("createdAt"),
+            "updatedAt": (doc or {}).get("updatedAt"),
+            "sagaCreated": status.created_time.isoformat() if status and status.created_time else None,
+            "sagaUpdated": status.last_updated_time.isoformat() if status and status.last_updated_time else None,
+        },
+    }
+
+
+@bp.route(route="orders/{orderId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def get_order(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    order_id = _path_id(req, "orderId")
+    doc = await order_repository.read_order(await get_store(), order_id)
+    status = await client.get_status(order_id)
+    if doc is None and not (status and status.instance_id):
+        raise _order_not_found(order_id)
+    return json_response(_saga_view(order_id, doc, status if status and status.instance_id else None))
+
+
+@bp.route(route="orders/{orderId}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def cancel_order_request(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    order_id = _path_id(req, "orderId")
+    decision, doc = await order_repository.request_cancellation(await get_store(), order_id)
+    if decision == "not-found":
+        status = await client.get_status(order_id)
+        if not (status and status.instance_id):
+            raise _order_not_found(order_id)
+        # The saga has not written the order yet: the event alone makes it compensate.
+    elif decision == "too-late":
+        current = (doc or {}).get("status")
+        raise HttpError(409, "PAST_POINT_OF_NO_RETURN", f"order {order_id} is {current} and can no longer be cancelled",
+                        [{"field": "orderId", "message": f"status {current}"}])
+    elif decision == "already-cancelled":
+        return json_response({"orderId": order_id, "status": OrderStatus.CANCELLED.value}, 200)
+    try:
+        await client.raise_event(order_id, CANCEL_EVENT, {"orderId": order_id})
+    except Exception as error:  # noqa: BLE001 - the mark on the order still stops the pivot
+        log.warning("order %s: cancel event not delivered (%s); the order mark stands", order_id, error)
+    return json_response({"orderId": order_id, "status": "CANCELLATION_REQUESTED"}, 202,
+                         {"Location": f"{_origin(req)}/api/orders/{order_id}"})
+
+
+@bp.route(route="inventory/{sku}", methods=["PUT"], auth_level=func.AuthLevel.ADMIN)
+@json_errors
+async def put_inventory(req: func.HttpRequest) -> func.HttpResponse:
+    sku = _path_id(req, "sku")
+    level = parse_body(req, StockLevel)
+    return json_response(await inventory_repository.set_available(await get_store(), sku, level.available))
+
+
+@bp.route(route="inventory/{sku}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@json_errors
+async def get_inventory(req: func.HttpRequest) -> func.HttpResponse:
+    sku = _path_id(req, "sku")
+    view = await inventory_repository.read_stock(await get_store(), sku)
+    if view is None:
+        raise HttpError(404, "SKU_NOT_FOUND", f"no sku {sku}", [{"field": "sku", "message": "unknown"}])
+    return json_response(view)
