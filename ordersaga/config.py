@@ -88,6 +88,7 @@ class CosmosSettings:
     conflict_base_delay_ms: int
     unavailable_max_attempts: int
     settled_retention_hours: int
+    local_server_compat: bool
 
     @classmethod
     def from_environment(cls) -> CosmosSettings:
@@ -103,6 +104,7 @@ class CosmosSettings:
             conflict_base_delay_ms=integer("COSMOS_CONFLICT_BASE_DELAY_MS", 5),
             unavailable_max_attempts=integer("COSMOS_UNAVAILABLE_MAX_ATTEMPTS", 5, minimum=1),
             settled_retention_hours=integer("INVENTORY_SETTLED_RETENTION_HOURS", 168),
+            local_server_compat=flag("COSMOS_LOCAL_SERVER_COMPAT", False),
         )
 
 

@@ -134,6 +134,12 @@ class CosmosStore:
         raise AssertionError("unreachable")
 
     async def read(self, container: ContainerProxy, item_id: str) -> dict[str, Any] | None:
+        if self.settings.local_server_compat:
+            # The local Cosmos protocol server answers a point read of a missing document with
+            # 500 instead of 404; a single-partition query by id gives the right answer there.
+            found = await self.query(container, "SELECT * FROM c WHERE c.id = @id",
+                                     [{"name": "@id", "value": item_id}], partition_key=item_id)
+            return found[0] if found else None
         try:
             return await self._call("read", container.read_item, item_id, partition_key=item_id)
         except cosmos_errors.CosmosResourceNotFoundError:
@@ -148,10 +154,12 @@ class CosmosStore:
             return False
 
     async def query(
-        self, container: ContainerProxy, sql: str, parameters: list[dict[str, Any]]
+        self, container: ContainerProxy, sql: str, parameters: list[dict[str, Any]], partition_key: str | None = None
     ) -> list[dict[str, Any]]:
+        scope: dict[str, Any] = {"partition_key": partition_key} if partition_key is not None else {}
+
         async def run() -> list[dict[str, Any]]:
-            return [item async for item in container.query_items(sql, parameters=parameters)]
+            return [item async for item in container.query_items(sql, parameters=parameters, **scope)]
 
         return await self._call("query", run)
 
