@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities import inventory, orders, payment, shipping
 from azure.functions.decorators.function_app import FunctionBuilder
+
+from activities import inventory, orders, payment, shipping
 
 _BY_NAME: dict[str, Any] = {}
 for _module in (orders, inventory, payment, shipping):

@@ -50,7 +50,7 @@ class CosmosServer:
         self.endpoint = f"https://127.0.0.1:{self.port}/"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "CosmosServer":
+    def start(self) -> CosmosServer:
         self.process = subprocess.Popen(
             [node_bin("cosmosdb-server"), "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

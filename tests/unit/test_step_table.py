@@ -27,7 +27,7 @@ def test_the_app_registers_every_activity_the_table_names() -> None:
 
 
 def test_an_unregistered_activity_is_refused_at_import() -> None:
-    with pytest.raises(ValueError, match="not registered.*release_inventory"):
+    with pytest.raises(ValueError, match=r"not registered.*release_inventory"):
         validate_step_table(ORDER_SAGA, REGISTERED - {"release_inventory"})
 
 

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The run command: installs what is missing, starts the local servers (Azurite, the Cosmos
+# DB protocol server) and the app — on Azure Functions Core Tools (`func start`) when it is
+# installed, else on devhost, the in-process stand-in — then seeds demo stock and prints
+# the URLs. Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+
+PORT="${PORT:-7071}"
+COSMOS_PORT="${COSMOS_PORT:-8081}"
+STATE_DIR=".local"
+mkdir -p "$STATE_DIR/azurite" .devhost
+
+if [ ! -f local.settings.json ]; then
+  cp local.settings.example.json local.settings.json
+  echo "run: created local.settings.json from local.settings.example.json (local emulator values only)"
+fi
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+  for _ in $(seq 1 150); do port_busy "$1" && return 0; sleep 0.2; done
+  echo "run: nothing is listening on port $1 ($2 did not start; see $STATE_DIR/$2.log)" >&2
+  exit 1
+}
+
+if port_busy 10000; then
+  echo "run: port 10000 is in use; assuming Azurite is already running"
+else
+  node_modules/.bin/azurite --silent --location "$STATE_DIR/azurite" --blobPort 10000 --queuePort 10001 \
+    --tablePort 10002 > "$STATE_DIR/azurite.log" 2>&1 &
+  pids+=($!)
+  wait_port 10000 azurite
+fi
+
+if port_busy "$COSMOS_PORT"; then
+  echo "run: port $COSMOS_PORT is in use; assuming a Cosmos DB emulator or server is listening there"
+else
+  node_modules/.bin/cosmosdb-server -p "$COSMOS_PORT" > "$STATE_DIR/cosmos.log" 2>&1 &
+  pids+=($!)
+  wait_port "$COSMOS_PORT" cosmos
+fi
+
+if command -v func > /dev/null 2>&1; then
+  echo "run: starting the app on Azure Functions Core Tools"
+  func start --port "$PORT" &
+else
+  echo "run: Azure Functions Core Tools not found; starting the app on devhost (in-process stand-in)"
+  # Core Tools does not check function keys locally; devhost says so loudly in this mode.
+  .venv/bin/python -m devhost --app-dir . --app function_app --port "$PORT" \
+    --store .devhost/devhost.sqlite --anonymous &
+fi
+pids+=($!)
+wait_port "$PORT" app
+
+.venv/bin/python scripts/seed_demo.py "http://127.0.0.1:$PORT"
+
+cat <<INFO
+
+  Order API      http://localhost:$PORT/api/orders
+  Durable API    http://localhost:$PORT/runtime/webhooks/durabletask/instances
+  devhost UI     http://localhost:$PORT/devhost/   (when running on devhost)
+  Cosmos DB      https://localhost:$COSMOS_PORT/   (self-signed TLS)
+  Azurite        http://127.0.0.1:10000 (blob) :10001 (queue) :10002 (table)
+
+  Try:  curl -s -X POST http://localhost:$PORT/api/orders -H 'Content-Type: application/json' \\
+          -d '{"customerId":"c-1","items":[{"sku":"SKU-RED","quantity":2,"unitPrice":"19.99"}],"currency":"EUR"}'
+
+INFO
+wait "${pids[-1]}"
