@@ -14,7 +14,7 @@ import pytest
 from ordersaga import cosmos_store
 from ordersaga.config import CosmosSettings
 from ordersaga.cosmos_store import CosmosStore
-from tests.support.servers import CosmosServer, external_cosmos
+from tests.support.servers import Azurite, CosmosServer, external_cosmos
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +59,12 @@ async def store(cosmos_settings: CosmosSettings) -> AsyncIterator[CosmosStore]:
         yield opened
     finally:
         await cosmos_store.close_stores()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    server = Azurite(tmp_path_factory.mktemp("azurite")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

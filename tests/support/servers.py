@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import shutil
 import socket
 import ssl
@@ -84,3 +86,42 @@ def external_cosmos() -> tuple[str, str] | None:
     """COSMOS_ENDPOINT/COSMOS_KEY point the tests at the official emulator or an account."""
     endpoint, key = os.environ.get("COSMOS_ENDPOINT"), os.environ.get("COSMOS_KEY")
     return (endpoint, key) if endpoint and key else None
+
+
+class Azurite:
+    """Azurite (npm) with an account and key made up for this run, so no well-known key is
+    needed anywhere in the tests."""
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+        self.blob_port, self.queue_port, self.table_port = free_port(), free_port(), free_port()
+        self.account = "testacct"
+        self.key = base64.b64encode(secrets.token_bytes(32)).decode()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def connection_string(self) -> str:
+        base = "http://127.0.0.1"
+        return (f"DefaultEndpointsProtocol=http;AccountName={self.account};AccountKey={self.key};"
+                f"BlobEndpoint={base}:{self.blob_port}/{self.account};"
+                f"QueueEndpoint={base}:{self.queue_port}/{self.account};"
+                f"TableEndpoint={base}:{self.table_port}/{self.account};")
+
+    def start(self) -> Azurite:
+        env = dict(os.environ, AZURITE_ACCOUNTS=f"{self.account}:{self.key}")
+        self.process = subprocess.Popen(
+            [node_bin("azurite"), "--silent", "--skipApiVersionCheck", "--location", str(self.location),
+             "--blobPort", str(self.blob_port), "--queuePort", str(self.queue_port),
+             "--tablePort", str(self.table_port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )
+        for port in (self.blob_port, self.queue_port, self.table_port):
+            wait_for_port(port, timeout=30, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            # Azurite lingers on SIGTERM while clients keep connections; its data is throwaway.
+            self.process.kill()
+            self.process.wait(timeout=5)
+            self.process = None

@@ -1,0 +1,104 @@
+"""The HTTP side: publish endpoints per topic and a stats endpoint per subscription.
+
+    POST /topics/<topic>/api/events?api-version=2018-01-01   (aeg-sas-key header)
+    GET  /topics/<topic>/subscriptions/<subscription>/stats
+    GET  /health
+
+Point `EventGridPublisherClient` at `http://127.0.0.1:<port>/topics/<topic>/api/events`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from eventgrid_local.config import ServiceConfig
+from eventgrid_local.dead_letter import DeadLetterStore
+from eventgrid_local.delivery import SubscriptionWorker
+from eventgrid_local.schema import MAX_BATCH_BYTES, PublishError, event_type_of, parse_batch
+
+log = logging.getLogger("eventgrid_local")
+
+
+class EventGridService:
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.workers: dict[tuple[str, str], SubscriptionWorker] = {}
+        self.dead_letters: DeadLetterStore | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BATCH_BYTES * 2)
+        app.router.add_post("/topics/{topic}/api/events", self._publish)
+        app.router.add_get("/topics/{topic}/subscriptions/{subscription}/stats", self._stats)
+        app.router.add_get("/health", self._health)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        self._session = aiohttp.ClientSession()
+        if self.config.dead_letter_connection:
+            self.dead_letters = DeadLetterStore(self.config.dead_letter_connection, self.config.dead_letter_container)
+        for topic in self.config.topics.values():
+            for subscription in topic.subscriptions:
+                worker = SubscriptionWorker(topic, subscription, self._session, self.config.retry_schedule_seconds,
+                                            self.config.delivery_timeout_seconds, self.dead_letters)
+                self.workers[(topic.name, subscription.name)] = worker
+                worker.start()
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("Event Grid (local) listening on http://%s:%s with topics %s", host, self.port,
+                 ", ".join(self.config.topics))
+        return self.port
+
+    async def stop(self) -> None:
+        for worker in self.workers.values():
+            await worker.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+        if self.dead_letters is not None:
+            await self.dead_letters.close()
+
+    def topic_endpoint(self, topic: str) -> str:
+        return f"http://127.0.0.1:{self.port}/topics/{topic}/api/events"
+
+    async def _publish(self, request: web.Request) -> web.Response:
+        topic = self.config.topics.get(request.match_info["topic"])
+        if topic is None:
+            return _error(PublishError(404, "NotFound", f"no topic {request.match_info['topic']!r}"))
+        key = request.headers.get("aeg-sas-key", "")
+        if not hmac.compare_digest(key.encode(), topic.key.encode()):
+            return _error(PublishError(401, "Unauthorized", "missing or wrong aeg-sas-key"))
+        try:
+            events = parse_batch(await request.read(), request.headers.get("Content-Type", ""), topic.input_schema)
+        except PublishError as error:
+            return _error(error)
+        for event in events:
+            for subscription in topic.subscriptions:
+                if subscription.wants(event_type_of(event)):
+                    self.workers[(topic.name, subscription.name)].enqueue(event)
+        return web.Response(status=200)
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        worker = self.workers.get((request.match_info["topic"], request.match_info["subscription"]))
+        if worker is None:
+            return _error(PublishError(404, "NotFound", "no such subscription"))
+        stats: dict[str, Any] = dict(worker.stats.__dict__)
+        return web.json_response(stats)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "topics": sorted(self.config.topics)})
+
+
+def _error(error: PublishError) -> web.Response:
+    return web.json_response(error.body(), status=error.status)
