@@ -1,38 +1,49 @@
-"""INTERIM payment participant — the seam the cross-cloud round trip replaces.
-
-Until the Event Grid ↔ EventBridge loop to the AWS payment service exists, these two
-activities stand in for it: amounts above PAYMENT_APPROVAL_LIMIT are declined, everything
-else is approved with a payment id derived from the order id. They keep the contract the
-real participant will keep: typed outcomes, idempotent, and a release that is a no-op when
-nothing was reserved.
-"""
+"""Activities that talk to the AWS payment participant: each publishes ONE event to the
+Event Grid topic routed to AWS, so a retry re-sends only that publish. Replies come back
+through the inbound Event Grid trigger (`triggers/aws_events.py`)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import azure.durable_functions as df
 
-from ordersaga.config import payment_approval_limit
+from ordersaga.event_publisher import publish
+from ordersaga.events import AZURE_SOURCE, new_event
 from ordersaga.orders import order_total
-from ordersaga.outcomes import Rejected, RejectionCode, Succeeded
+from ordersaga.outcomes import Succeeded
 
 bp = df.Blueprint()
 
 
-@bp.activity_trigger(input_name="request")
-async def reserve_payment(request: dict[str, Any]) -> dict[str, Any]:
+def _payment_data(request: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
     order = request["order"]
-    amount: Decimal = order_total(order["items"])
-    limit = payment_approval_limit()
-    if amount > limit:
-        return Rejected(RejectionCode.PAYMENT_DECLINED, f"{amount} {order['currency']} exceeds the approval limit",
-                        [{"amount": str(amount), "limit": str(limit)}]).to_json()
-    return Succeeded({"paymentId": f"pay-{request['orderId']}", "amount": str(amount),
-                      "currency": order["currency"]}).to_json()
+    data = {"orderId": request["orderId"], "sagaId": request["sagaId"], "customerId": order["customerId"],
+            "amount": str(order_total(order["items"])), "currency": order["currency"]}
+    return data | ({"reason": reason[:1000]} if reason else {})
+
+
+async def _publish(request: dict[str, Any], event_type: str, step: str, reason: str | None = None) -> dict[str, Any]:
+    event = new_event(event_type, AZURE_SOURCE, step, _payment_data(request, reason),
+                      traceparent=request.get("traceparent"))
+    await publish([event])
+    return Succeeded({"eventId": event.id, "type": event_type}).to_json()
 
 
 @bp.activity_trigger(input_name="request")
-async def release_payment(request: dict[str, Any]) -> dict[str, Any]:
-    return Succeeded({"paymentId": f"pay-{request['orderId']}", "released": True}).to_json()
+async def request_payment(request: dict[str, Any]) -> dict[str, Any]:
+    return await _publish(request, "PaymentReservationRequested", "reserve_payment")
+
+
+@bp.activity_trigger(input_name="request")
+async def request_payment_compensation(request: dict[str, Any]) -> dict[str, Any]:
+    """The undo of reserve_payment. AWS releases idempotently and ignores it when nothing was
+    reserved, so it is safe to send whatever happened to the request or its reply."""
+    reason = request.get("reason") or {}
+    return await _publish(request, "PaymentCompensationRequested", "reserve_payment",
+                          f"{reason.get('code')}: {reason.get('message')}" if reason else None)
+
+
+@bp.activity_trigger(input_name="request")
+async def request_payment_capture(request: dict[str, Any]) -> dict[str, Any]:
+    return await _publish(request, "PaymentCaptureRequested", "capture_payment")

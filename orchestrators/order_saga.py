@@ -12,6 +12,7 @@ from the orchestration input, and jitter is a hash of instance id and attempt.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
@@ -22,7 +23,15 @@ from azure.durable_functions.models.Task import TaskBase, TaskState
 from orchestrators.backoff import backoff_delay, deterministic_fraction
 from orchestrators.compensation import CompensationStack, Undo
 from orchestrators.progress import Phase, SagaProgress
-from orchestrators.saga_steps import CANCEL_EVENT, ORDER_SAGA, PARK_ACTIVITY, Retry, SagaStep, StepKind
+from orchestrators.saga_steps import (
+    AWS_COMPENSATION_EVENT,
+    CANCEL_EVENT,
+    ORDER_SAGA,
+    PARK_ACTIVITY,
+    Retry,
+    SagaStep,
+    StepKind,
+)
 from ordersaga.outcomes import Outcome, Rejected, Succeeded, outcome_from_json
 from ordersaga.saga_input import SagaInput
 
@@ -36,7 +45,9 @@ class SagaFailure:
 
     STEP_FAILED = "STEP_FAILED"  # every retry attempt raised
     STEP_TIMED_OUT = "STEP_TIMED_OUT"
+    REPLY_TIMED_OUT = "REPLY_TIMED_OUT"
     CANCELLED_BY_CUSTOMER = "CANCELLED_BY_CUSTOMER"
+    COMPENSATION_REQUESTED_BY_AWS = "COMPENSATION_REQUESTED_BY_AWS"
     UNDO_FAILED = "UNDO_FAILED"
     FORWARD_STEP_FAILED = "FORWARD_STEP_FAILED"
 
@@ -45,6 +56,22 @@ class SagaFailure:
 def order_saga(context: df.DurableOrchestrationContext) -> Steps:
     saga = OrderSaga(context, SagaInput.from_json(context.get_input()))
     return (yield from saga.run())
+
+
+ABORT_REASONS = {
+    CANCEL_EVENT: (SagaFailure.CANCELLED_BY_CUSTOMER, "the customer cancelled the order"),
+    AWS_COMPENSATION_EVENT: (SagaFailure.COMPENSATION_REQUESTED_BY_AWS, "the payment service asked to roll back"),
+}
+
+
+def event_payload(value: Any) -> dict[str, Any]:
+    """Data sent with `raise_event` arrives as a JSON *string* (the client encodes it twice)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"value": value}
+    return value if isinstance(value, dict) else {"value": value}
 
 
 def first_line(error: BaseException) -> str:
@@ -60,8 +87,9 @@ class OrderSaga:
         self.policy = saga.policy
         self.progress = SagaProgress(self.order_id)
         self.stack = CompensationStack()
-        # One wait for the customer's cancellation, raced against every step before the pivot.
-        self.cancel_requested = context.wait_for_external_event(CANCEL_EVENT)
+        # One wait per abort event (customer cancellation, AWS rollback), raced against every
+        # step before the pivot.
+        self.aborts = {name: context.wait_for_external_event(name) for name in ABORT_REASONS}
 
     # -- the saga --------------------------------------------------------------------------
 
@@ -84,36 +112,63 @@ class OrderSaga:
 
     def run_bounded(self, step: SagaStep) -> Steps:
         """Run a step under the Durable retry policy, raced against its timeout and (before
-        the pivot) against the customer's cancellation."""
+        the pivot) the abort events; then, for a step that expects a reply, wait for it."""
         self.step_started(step)
         retry = df.RetryOptions(self.policy.step_retry_interval_ms, self.policy.step_max_attempts)
         task = self.context.call_activity_with_retry(step.activity, retry, self.request(step.name))
-        racers = [task]
+        timeout = self.policy.step_timeout_seconds if step.timed else None
+        finished = yield from self.race(step, [task], timeout, SagaFailure.STEP_TIMED_OUT)
+        if isinstance(finished, Rejected):
+            return finished
+        if task.state is TaskState.FAILED:
+            return Rejected(SagaFailure.STEP_FAILED, first_line(task.result))
+        outcome = self.decode(step.name, task.result)
+        if step.reply is None or isinstance(outcome, Rejected):
+            return outcome
+        # The request is out; its answer comes back as one of two external events.
+        accepted = self.context.wait_for_external_event(step.reply.accepted)
+        rejected = self.context.wait_for_external_event(step.reply.rejected)
+        self.progress.note(self.now(), step.name, "awaiting-reply", f"{step.reply.accepted} | {step.reply.rejected}")
+        self.publish()
+        answer = yield from self.race(step, [accepted, rejected], self.policy.payment_reply_timeout_seconds,
+                                      SagaFailure.REPLY_TIMED_OUT)
+        if isinstance(answer, Rejected):
+            return answer
+        if answer is rejected:
+            data = event_payload(rejected.result)
+            return Rejected(step.reply.rejection_code, str(data.get("reason") or step.reply.rejected), [data])
+        self.progress.note(self.now(), step.name, "reply", step.reply.accepted)
+        return Succeeded(event_payload(accepted.result))
+
+    def race(self, step: SagaStep, work: list[TaskBase], timeout_seconds: int | None, timeout_code: str) -> Steps:
+        """Wait for the first of `work`, a durable timer (if any) and, before the pivot, the
+        abort events. Returns the Rejected outcome of a timeout or abort, else the `work` task
+        that finished. The timer is cancelled on every path: an uncancelled one keeps the
+        instance Running until it fires."""
+        racers = list(work)
         timer = None
-        if step.timed:
-            fire_at = self.now() + timedelta(seconds=self.policy.step_timeout_seconds)
-            timer = self.context.create_timer(fire_at)
+        if timeout_seconds is not None:
+            timer = self.context.create_timer(self.now() + timedelta(seconds=timeout_seconds))
             racers.append(timer)
         if step.kind is StepKind.COMPENSATABLE:
-            racers.append(self.cancel_requested)
+            racers.extend(self.aborts.values())
         if len(racers) > 1:
             winner = yield self.context.task_any(racers)
         else:
-            winner = task
+            winner = work[0]
             try:
-                yield task
-            except Exception:  # noqa: BLE001 - task.state below records the failure
+                yield winner
+            except Exception:  # noqa: BLE001 - the task's state records the failure
                 pass
         if timer is not None and not timer.is_completed:
-            timer.cancel()  # an uncancelled timer would keep the instance Running until it fires
+            timer.cancel()
         if winner is timer:
-            return Rejected(SagaFailure.STEP_TIMED_OUT, f"{step.name} did not finish in "
-                            f"{self.policy.step_timeout_seconds}s")
-        if winner is self.cancel_requested:
-            return Rejected(SagaFailure.CANCELLED_BY_CUSTOMER, "the customer cancelled the order")
-        if task.state is TaskState.FAILED:
-            return Rejected(SagaFailure.STEP_FAILED, first_line(task.result))
-        return self.decode(step.name, task.result)
+            return Rejected(timeout_code, f"{step.name}: no answer within {timeout_seconds}s")
+        for name, abort in self.aborts.items():
+            if winner is abort:
+                code, message = ABORT_REASONS[name]
+                return Rejected(code, message, [event_payload(abort.result)])
+        return winner
 
     def run_until_deadline(self, step: SagaStep) -> Steps:
         """After the pivot: retry with backoff until success; never compensate. Returns None

@@ -37,6 +37,18 @@ class Retry(StrEnum):
 
 
 @dataclass(frozen=True)
+class Reply:
+    """A step that completes when another system answers: after its activity (the request)
+    the saga waits for one of two external events, raced against PAYMENT_REPLY_TIMEOUT_SECONDS.
+    Each kind of reply has its own event name (SDK 1.7.0 delivers two early events with one
+    name as the second of them)."""
+
+    accepted: str
+    rejected: str
+    rejection_code: str
+
+
+@dataclass(frozen=True)
 class SagaStep:
     name: str
     kind: StepKind
@@ -46,6 +58,7 @@ class SagaStep:
     timed: bool  # raced against a durable timer of SAGA_STEP_TIMEOUT_SECONDS
     does: str
     undoes: str = ""
+    reply: Reply | None = None
 
 
 ORDER_SAGA: tuple[SagaStep, ...] = (
@@ -56,14 +69,16 @@ ORDER_SAGA: tuple[SagaStep, ...] = (
              timed=True,
              does="Cosmos inventory: per SKU read → check → replace under If-Match (412 ⇒ reread, retry)",
              undoes="give back exactly what this order holds on each SKU; no-op if nothing"),
-    # Seam: the interim payment activity below is replaced by the Event Grid round trip to AWS
-    # (publish PaymentReservationRequested, wait for PaymentReserved/PaymentDeclined).
-    SagaStep("reserve_payment", StepKind.COMPENSATABLE, "reserve_payment", "release_payment", Retry.BOUNDED,
-             timed=True,
-             does="reserve the order total with the payment service",
-             undoes="release the payment reservation; no-op if none"),
+    SagaStep("reserve_payment", StepKind.COMPENSATABLE, "request_payment", "request_payment_compensation",
+             Retry.BOUNDED, timed=False,
+             does="publish PaymentReservationRequested to AWS; wait for PaymentReserved / PaymentDeclined "
+                  "(raced against a durable timer)",
+             undoes="publish PaymentCompensationRequested; AWS releases idempotently, no-op if nothing reserved",
+             reply=Reply("PaymentReserved", "PaymentDeclined", "PAYMENT_DECLINED")),
     SagaStep("confirm_order", StepKind.PIVOT, "confirm_order", None, Retry.BOUNDED, timed=False,
              does="PENDING→APPROVED under If-Match; refused if the customer asked to cancel"),
+    SagaStep("capture_payment", StepKind.RETRIABLE, "request_payment_capture", None, Retry.UNTIL_DEADLINE,
+             timed=False, does="publish PaymentCaptureRequested to AWS (the reserved amount is charged)"),
     SagaStep("schedule_shipment", StepKind.RETRIABLE, "schedule_shipment", None, Retry.UNTIL_DEADLINE, timed=False,
              does="record the shipment on the order (deterministic shipment id)"),
     SagaStep("complete_order", StepKind.RETRIABLE, "complete_order", None, Retry.UNTIL_DEADLINE, timed=False,
@@ -73,8 +88,11 @@ ORDER_SAGA: tuple[SagaStep, ...] = (
 # Parks a saga whose undo or forward step could not finish: NEEDS_ATTENTION + what remains.
 PARK_ACTIVITY = "park_order"
 
-# Raised into the orchestration by the cancel endpoint.
+# Raised into the orchestration before the pivot, each makes the saga compensate: the
+# customer's cancellation (cancel endpoint) and AWS asking Azure to roll back (inbound trigger).
 CANCEL_EVENT = "CancelRequested"
+AWS_COMPENSATION_EVENT = "OrderCompensationRequested"
+ABORT_EVENTS = (CANCEL_EVENT, AWS_COMPENSATION_EVENT)
 
 
 def activity_names(steps: tuple[SagaStep, ...] = ORDER_SAGA) -> frozenset[str]:
@@ -108,6 +126,8 @@ def validate_step_table(steps: tuple[SagaStep, ...], registered_activities: set[
                 problems.append(f"{step.name}: steps after the pivot must be retriable")
             if (step.kind is StepKind.COMPENSATABLE) != (step.undo is not None):
                 problems.append(f"{step.name}: exactly the compensatable steps have an undo")
+            if step.reply is not None and step.kind is not StepKind.COMPENSATABLE:
+                problems.append(f"{step.name}: only a compensatable step may wait for a reply")
     if len({s.name for s in steps}) != len(steps):
         problems.append("step names must be unique")
     if problems:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 
 class MissingSettingError(RuntimeError):
@@ -67,14 +66,6 @@ def flag(name: str, default: bool) -> bool:
     raise InvalidSettingError(name, value, "true or false")
 
 
-def decimal(name: str, default: str) -> Decimal:
-    value = _raw(name) or default
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise InvalidSettingError(name, value, "a decimal number") from None
-
-
 @dataclass(frozen=True)
 class CosmosSettings:
     endpoint: str
@@ -89,6 +80,9 @@ class CosmosSettings:
     unavailable_max_attempts: int
     settled_retention_hours: int
     local_server_compat: bool
+    inbox_container: str
+    poison_container: str
+    inbox_ttl_seconds: int
 
     @classmethod
     def from_environment(cls) -> CosmosSettings:
@@ -105,6 +99,9 @@ class CosmosSettings:
             unavailable_max_attempts=integer("COSMOS_UNAVAILABLE_MAX_ATTEMPTS", 5, minimum=1),
             settled_retention_hours=integer("INVENTORY_SETTLED_RETENTION_HOURS", 168),
             local_server_compat=flag("COSMOS_LOCAL_SERVER_COMPAT", False),
+            inbox_container=text("COSMOS_INBOX_CONTAINER", "inbox"),
+            poison_container=text("COSMOS_POISON_CONTAINER", "poison"),
+            inbox_ttl_seconds=integer("INBOX_TTL_SECONDS", 7 * 24 * 3600, minimum=60),
         )
 
 
@@ -122,6 +119,7 @@ class SagaPolicy:
     forward_max_interval_ms: int
     forward_deadline_seconds: int
     step_timeout_seconds: int
+    payment_reply_timeout_seconds: int
 
     @classmethod
     def from_environment(cls) -> SagaPolicy:
@@ -135,6 +133,7 @@ class SagaPolicy:
             forward_max_interval_ms=integer("SAGA_FORWARD_MAX_INTERVAL_MS", 300_000, minimum=1),
             forward_deadline_seconds=integer("SAGA_FORWARD_DEADLINE_SECONDS", 86_400, minimum=1),
             step_timeout_seconds=integer("SAGA_STEP_TIMEOUT_SECONDS", 300, minimum=1),
+            payment_reply_timeout_seconds=integer("PAYMENT_REPLY_TIMEOUT_SECONDS", 120, minimum=1),
         )
 
     def to_json(self) -> dict[str, int]:
@@ -145,6 +144,16 @@ class SagaPolicy:
         return cls(**data)
 
 
-def payment_approval_limit() -> Decimal:
-    """Interim payment gateway: amounts above this are declined (until the AWS round trip)."""
-    return decimal("PAYMENT_APPROVAL_LIMIT", "10000.00")
+@dataclass(frozen=True)
+class EventGridSettings:
+    """The Event Grid topic whose subscription carries events to AWS."""
+
+    topic_endpoint: str
+    topic_key: str | None  # None ⇒ DefaultAzureCredential (managed identity, Event Grid Data Sender)
+
+    @classmethod
+    def from_environment(cls) -> EventGridSettings:
+        return cls(
+            topic_endpoint=required("EVENTGRID_TOPIC_ENDPOINT", "the Event Grid topic that is routed to AWS"),
+            topic_key=_raw("EVENTGRID_TOPIC_KEY"),
+        )

@@ -88,6 +88,8 @@ class CosmosStore:
         database = client.get_database_client(settings.database)
         self.orders: ContainerProxy = database.get_container_client(settings.orders_container)
         self.inventory: ContainerProxy = database.get_container_client(settings.inventory_container)
+        self.inbox: ContainerProxy = database.get_container_client(settings.inbox_container)
+        self.poison: ContainerProxy = database.get_container_client(settings.poison_container)
         self.requests = RequestCounter()
 
     @classmethod
@@ -109,6 +111,10 @@ class CosmosStore:
         database = await self._client.create_database_if_not_exists(self.settings.database)
         for name in (self.settings.orders_container, self.settings.inventory_container):
             await database.create_container_if_not_exists(name, partition_key=PartitionKey(path="/id"))
+        # Inbox and poison records expire by themselves (per-item `ttl`; -1 = on, no default).
+        for name in (self.settings.inbox_container, self.settings.poison_container):
+            await database.create_container_if_not_exists(name, partition_key=PartitionKey(path="/id"),
+                                                          default_ttl=-1)
 
     async def close(self) -> None:
         await self._client.close()

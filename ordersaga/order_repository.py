@@ -70,12 +70,15 @@ async def cancel_order(store: CosmosStore, order_id: str, reason: str) -> Outcom
     return outcome
 
 
-async def request_cancellation(store: CosmosStore, order_id: str) -> tuple[str, dict[str, Any] | None]:
-    """Customer cancellation: mark the order while it is still PENDING.
+async def request_cancellation(
+    store: CosmosStore, order_id: str, requested_by: str = "customer", reason: str = "customer request"
+) -> tuple[str, dict[str, Any] | None]:
+    """Mark the order for cancellation while it is still PENDING (a customer's request, or
+    AWS asking Azure to roll back).
 
     Returns ("requested" | "already-requested" | "too-late" | "already-cancelled" | "not-found", order).
-    The mark is what makes this race-free: the pivot refuses an order marked for
-    cancellation, and the mark can only be written while the order is PENDING.
+    The mark is what makes this race-free: the pivot refuses a marked order, and the mark can
+    only be written while the order is PENDING.
     """
 
     def decide(doc: dict[str, Any] | None) -> EtagDecision:
@@ -87,12 +90,28 @@ async def request_cancellation(store: CosmosStore, order_id: str) -> tuple[str, 
             return EtagDecision(None, ("too-late", doc))
         if doc.get("cancelRequested"):
             return EtagDecision(None, ("already-requested", doc))
-        updated = dict(doc) | {"cancelRequested": True, "cancelRequestedAt": iso(utc_now())}
+        updated = dict(doc) | {"cancelRequested": True, "cancelRequestedAt": iso(utc_now()),
+                               "cancelRequestedBy": requested_by, "cancelReason": reason[:500]}
         return EtagDecision(updated, ("requested", updated))
 
     report = await store.update_with_etag(store.orders, order_id, decide)
     result: tuple[str, dict[str, Any] | None] = report.result
     return result
+
+
+async def annotate(store: CosmosStore, order_id: str, field: str, value: dict[str, Any]) -> bool:
+    """Record something another system told us (payment state, a reconciliation need) on the
+    order, without changing its status. False when the order does not exist."""
+
+    def decide(doc: dict[str, Any] | None) -> EtagDecision:
+        if doc is None:
+            return EtagDecision(None, False)
+        if doc.get(field) == value:
+            return EtagDecision(None, True)
+        return EtagDecision(dict(doc) | {field: value, "updatedAt": iso(utc_now())}, True)
+
+    report = await store.update_with_etag(store.orders, order_id, decide)
+    return bool(report.result)
 
 
 async def read_order(store: CosmosStore, order_id: str) -> dict[str, Any] | None:

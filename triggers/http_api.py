@@ -159,7 +159,7 @@ async def get_order(req: func.HttpRequest, client: df.DurableOrchestrationClient
 @json_errors
 async def cancel_order_request(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     order_id = _path_id(req, "orderId")
-    decision, doc = await order_repository.request_cancellation(await get_store(), order_id)
+    decision, doc = await order_repository.request_cancellation(await get_store(), order_id, "customer")
     if decision == "not-found":
         status = await client.get_status(order_id)
         if not (status and status.instance_id):

@@ -23,8 +23,12 @@ def test_the_orchestrator_and_every_activity_are_registered(functions: dict) -> 
     assert binding_types(functions["order_saga"]) == ["orchestrationTrigger"]
     activities = {name for name, f in functions.items() if binding_types(f) == ["activityTrigger"]}
     assert activities == {"create_order", "cancel_order", "reserve_inventory", "release_inventory",
-                          "reserve_payment", "release_payment", "confirm_order", "schedule_shipment",
-                          "complete_order", "park_order"}
+                          "request_payment", "request_payment_compensation", "confirm_order",
+                          "request_payment_capture", "schedule_shipment", "complete_order", "park_order"}
+
+
+def test_the_aws_events_trigger_takes_event_grid_events_and_a_durable_client(functions: dict) -> None:
+    assert binding_types(functions["aws_events"]) == ["durableClient", "eventGridTrigger"]
 
 
 @pytest.mark.parametrize(("name", "route", "method", "auth", "durable_client"), [

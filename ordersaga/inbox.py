@@ -1,0 +1,41 @@
+"""The Azure-side inbox: processed-event records that make inbound handlers idempotent under
+Event Grid's at-least-once delivery, and poison records for events that can never be used.
+Both expire by themselves (per-item `ttl`)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from ordersaga.clock import iso, utc_now
+from ordersaga.cosmos_store import CosmosStore
+from ordersaga.events import SagaEvent
+
+MAX_RAW_CHARS = 32_000  # keep poison records small; the reason says what was wrong
+POISON_TTL_SECONDS = 30 * 24 * 3600
+
+
+async def already_processed(store: CosmosStore, event_id: str) -> bool:
+    return await store.read(store.inbox, event_id) is not None
+
+
+async def mark_processed(store: CosmosStore, event: SagaEvent, outcome: str) -> None:
+    await store.create(store.inbox, {
+        "id": event.id, "type": event.type, "orderId": event.order_id, "outcome": outcome,
+        "processedAt": iso(utc_now()), "ttl": store.settings.inbox_ttl_seconds,
+    })
+
+
+async def record_poison(store: CosmosStore, reason: str, raw: Any) -> str:
+    text = raw if isinstance(raw, str) else json.dumps(raw, default=str)
+    record_id = uuid.uuid4().hex
+    await store.create(store.poison, {
+        "id": record_id, "reason": reason[:2000], "raw": text[:MAX_RAW_CHARS], "truncated": len(text) > MAX_RAW_CHARS,
+        "receivedAt": iso(utc_now()), "ttl": POISON_TTL_SECONDS,
+    })
+    return record_id
+
+
+async def poison_records(store: CosmosStore) -> list[dict[str, Any]]:
+    return await store.query(store.poison, "SELECT * FROM c", [])
