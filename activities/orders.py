@@ -28,7 +28,8 @@ async def create_order(request: dict[str, Any]) -> dict[str, Any]:
 @bp.activity_trigger(input_name="request")
 async def cancel_order(request: dict[str, Any]) -> dict[str, Any]:
     store = await get_store()
-    outcome = await order_repository.cancel_order(store, request["orderId"], _reason(request, "compensated"))
+    outcome = await order_repository.cancel_order(store, request["orderId"], request["sagaId"],
+                                                  _reason(request, "compensated"))
     return outcome.to_json()
 
 

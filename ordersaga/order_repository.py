@@ -34,6 +34,7 @@ async def transition(
     *,
     allowed_from: frozenset[OrderStatus],
     refuse_if_cancel_requested: bool = False,
+    only_for_saga: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Outcome:
     """Move an order to `target` if it is in one of `allowed_from`. Already at `target`
@@ -43,6 +44,9 @@ async def transition(
         if doc is None:
             return EtagDecision(None, Rejected(RejectionCode.ORDER_NOT_FOUND, f"order {order_id} does not exist"))
         current = doc["status"]
+        if only_for_saga is not None and doc.get("sagaInstanceId") != only_for_saga:
+            return EtagDecision(None, Succeeded({"orderId": order_id, "status": current, "changed": False,
+                                                 "note": "the order belongs to another saga; left alone"}))
         if current == target.value:
             return EtagDecision(None, Succeeded({"orderId": order_id, "status": current, "changed": False}))
         if refuse_if_cancel_requested and doc.get("cancelRequested"):
@@ -59,11 +63,13 @@ async def transition(
     return outcome
 
 
-async def cancel_order(store: CosmosStore, order_id: str, reason: str) -> Outcome:
-    """The undo of create_order: a no-op when the order is absent or already cancelled."""
+async def cancel_order(store: CosmosStore, order_id: str, saga_id: str, reason: str) -> Outcome:
+    """The undo of create_order: a no-op when the order is absent, already cancelled, or was
+    not created by this saga (an id clash must never cancel someone else's order)."""
     outcome = await transition(
         store, order_id, OrderStatus.CANCELLED, reason,
         allowed_from=frozenset({OrderStatus.PENDING, OrderStatus.APPROVED, OrderStatus.NEEDS_ATTENTION}),
+        only_for_saga=saga_id,
     )
     if isinstance(outcome, Rejected) and outcome.code == RejectionCode.ORDER_NOT_FOUND:
         return Succeeded({"orderId": order_id, "status": None, "changed": False})

@@ -116,3 +116,13 @@ async def test_parking_records_what_remains_to_undo(store: CosmosStore) -> None:
     doc = await order_repository.read_order(store, "o-8")
     assert doc is not None and doc["status"] == "NEEDS_ATTENTION"
     assert doc["attention"] == {"where": "undo:reserve_inventory", "remainingUndos": remaining, "lastError": error}
+
+
+async def test_the_undo_never_cancels_an_order_another_saga_created(store: CosmosStore) -> None:
+    order = make_order("o-9", ("SKU-A", 1))
+    await run_activity("create_order", saga_request(order, "create_order"))
+    clash = saga_request(make_order("o-9", ("SKU-B", 5)), "create_order") | {"sagaId": "another-saga"}
+    assert (await run_activity("create_order", clash))["code"] == RejectionCode.ORDER_MISMATCH
+    undo = await run_activity("cancel_order", clash)
+    assert undo["ok"] and undo["data"]["changed"] is False
+    assert await status_of(store, "o-9") == "PENDING"

@@ -1,0 +1,99 @@
+"""Plays the EventBridge API destination: AWS → Azure.
+
+In production an EventBridge rule on source `saga.payments` targets an API destination that
+POSTs each event to the Azure Event Grid topic (OAuth client credentials against Entra ID).
+moto cannot deliver to API destinations, so locally the rule targets an SQS queue and this
+forwarder drains it: each EventBridge envelope becomes a CloudEvent (the id, subject and
+trace context the AWS outbox wrote are kept) and is published with the topic key.
+
+A message is deleted only after the topic accepted it. A message the topic refuses as
+malformed (400/413) is left to SQS's redrive policy, which moves it to the dead-letter
+queue after a few receives; a transient failure (5xx, connection refused) simply leaves it
+for the next receive. Nothing is lost and nothing loops forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from ordersaga.events import INBOUND_FROM_AWS, PoisonEvent, normalise
+
+log = logging.getLogger("local_cloud.forwarder")
+
+
+@dataclass
+class ForwarderStats:
+    forwarded: int = 0
+    refused: int = 0
+    transient_failures: int = 0
+
+
+def envelope_to_cloudevent(envelope: dict[str, Any]) -> dict[str, Any]:
+    event = normalise(envelope, INBOUND_FROM_AWS)
+    return event.to_cloudevent()
+
+
+class SqsToEventGridForwarder:
+    def __init__(self, sqs: Any, queue_url: str, topic_endpoint: str, topic_key: str) -> None:
+        self._sqs, self._queue_url = sqs, queue_url
+        self._topic_endpoint, self._topic_key = topic_endpoint, topic_key
+        self.stats = ForwarderStats()
+
+    async def forward_once(self, http: aiohttp.ClientSession, wait_seconds: int = 0) -> int:
+        """Receive up to 10 messages and forward them; returns how many were handled."""
+        response = await asyncio.to_thread(
+            self._sqs.receive_message, QueueUrl=self._queue_url, MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+        )
+        messages = response.get("Messages", [])
+        for message in messages:
+            await self._forward(http, message)
+        return len(messages)
+
+    async def _forward(self, http: aiohttp.ClientSession, message: dict[str, Any]) -> None:
+        try:
+            cloud_event = envelope_to_cloudevent(json.loads(message["Body"]))
+        except (ValueError, PoisonEvent) as error:
+            # The Azure side would refuse it too; SQS's redrive policy dead-letters it.
+            self.stats.refused += 1
+            log.error("message %s is not a usable event (%s); left for the dead-letter queue",
+                      message.get("MessageId"), error)
+            return
+        try:
+            async with http.post(self._topic_endpoint, json=[cloud_event],
+                                 params={"api-version": "2018-01-01"},
+                                 headers={"aeg-sas-key": self._topic_key,
+                                          "Content-Type": "application/cloudevents-batch+json"}) as answer:
+                status = answer.status
+                detail = await answer.text()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            self.stats.transient_failures += 1
+            log.warning("topic unreachable (%s); message %s stays queued", error, message.get("MessageId"))
+            return
+        if status == 200:
+            await asyncio.to_thread(self._sqs.delete_message, QueueUrl=self._queue_url,
+                                    ReceiptHandle=message["ReceiptHandle"])
+            self.stats.forwarded += 1
+        elif status in (400, 413):
+            self.stats.refused += 1
+            log.error("topic refused event %s (%s %s); left for the dead-letter queue",
+                      cloud_event["id"], status, detail[:200])
+        else:
+            self.stats.transient_failures += 1
+            log.warning("topic answered %s for event %s; it stays queued", status, cloud_event["id"])
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float = 0.2) -> None:
+        async with aiohttp.ClientSession() as http:
+            while not stop.is_set():
+                handled = await self.forward_once(http)
+                if not handled:
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                    except TimeoutError:
+                        pass
