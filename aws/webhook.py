@@ -1,0 +1,87 @@
+"""The Event Grid webhook contract, independent of any web framework: used by the local
+aiohttp adapter (`aws.local_adapter`) and by the API Gateway Lambda (`aws.lambda_entry`).
+
+- OPTIONS (CloudEvents abuse protection): echo `WebHook-Request-Origin` back as
+  `WebHook-Allowed-Origin`.
+- POST with `aeg-event-type: SubscriptionValidation` (Event Grid schema): answer
+  `{"validationResponse": <validationCode>}`.
+- POST notifications: a JSON array of events (Event Grid schema, CloudEvents batch) or one
+  CloudEvent (structured mode). Each event goes to `aws.dispatch.handle_event`. 200 when
+  every event was handled or acknowledged as poison; 503 when any failed transiently, so
+  Event Grid redelivers the batch (the inbox makes the already-handled ones no-ops).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws.dispatch import handle_event
+from aws.model import HandlerResult
+from aws.poison import record_poison
+from aws.settings import Backend
+
+log = logging.getLogger("aws.payments.webhook")
+
+VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
+
+
+@dataclass
+class WebhookResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body_text(self) -> str:
+        return "" if self.body is None else json.dumps(self.body)
+
+
+def handle_options(headers: Mapping[str, str]) -> WebhookResponse:
+    origin = _lower(headers).get("webhook-request-origin", "").strip()
+    return WebhookResponse(200, None, {"WebHook-Allowed-Origin": origin or "*", "WebHook-Allowed-Rate": "*",
+                                       "Allow": "POST, OPTIONS"})
+
+
+def handle_post(backend: Backend, headers: Mapping[str, str], body: bytes) -> WebhookResponse:
+    try:
+        parsed = json.loads(body)
+    except ValueError as error:
+        poison_id = record_poison(backend, f"body is not JSON: {error}", body, where="webhook")
+        return WebhookResponse(200, {"results": [{"outcome": "poison", "reason": "body is not JSON",
+                                                  "poisonId": poison_id}]})
+    events = parsed if isinstance(parsed, list) else [parsed]
+
+    validation = _validation_code(events)
+    if _lower(headers).get("aeg-event-type", "").lower() == "subscriptionvalidation" or validation is not None:
+        if validation is None:
+            return WebhookResponse(400, {"error": "SubscriptionValidation without a validationCode"})
+        log.info("answering Event Grid subscription validation")
+        return WebhookResponse(200, {"validationResponse": validation})
+
+    results: list[dict[str, Any]] = []
+    transient = False
+    for raw in events:
+        try:
+            result: HandlerResult = handle_event(raw, backend, received_by="webhook")
+            results.append(result.to_json())
+        except Exception as error:  # anything not poison is worth a retry by the sender
+            log.exception("transient failure handling an event; the sender will retry")
+            transient = True
+            results.append({"outcome": "error", "reason": f"{type(error).__name__}: {error}"[:500]})
+    return WebhookResponse(503 if transient else 200, {"results": results})
+
+
+def _validation_code(events: list[Any]) -> str | None:
+    for event in events:
+        if isinstance(event, dict) and event.get("eventType") == VALIDATION_EVENT:
+            data = event.get("data")
+            code = data.get("validationCode") if isinstance(data, dict) else None
+            return code if isinstance(code, str) and code else None
+    return None
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
