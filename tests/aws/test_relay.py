@@ -177,6 +177,15 @@ def test_stream_handler_relays_inserts_and_reports_only_refused_records(
     assert answer == {"batchItemFailures": [{"itemIdentifier": sequence[ids[2]]}]}
     assert {m["detail"]["eventId"] for m in receive_all(sqs, queue, expected=2)} == set(ids[:2])
 
+    # The relay's own bookkeeping (MODIFY: SENT marks, the failure count) is in the stream too;
+    # reacting to it would turn every refusal into an immediate resend loop.
+    seen = {r["dynamodb"]["SequenceNumber"] for r in batch["Records"]}
+    bookkeeping = [r for r in stream_batch(backend, moto_endpoint)["Records"]
+                   if r["dynamodb"]["SequenceNumber"] not in seen]
+    assert bookkeeping and {r["eventName"] for r in bookkeeping} == {"MODIFY"}
+    assert handle_stream({"Records": bookkeeping}, None, backend=backend) == {"batchItemFailures": []}
+    assert receive_all(sqs, queue, expected=0, timeout=0.3) == []
+
     # Lambda retries the batch (and the rows' own MODIFY records now follow in the stream):
     # only the refused row is sent, the two already delivered are not sent again.
     retry = stream_batch(backend, moto_endpoint)

@@ -53,6 +53,7 @@ def test_three_deliveries_of_the_same_reservation_charge_once(backend: Backend) 
     outcomes = [handle_event(request, backend).outcome for _ in range(3)]
 
     assert outcomes == [Outcome.APPLIED, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert "inbox" in (handle_event(request, backend).reason or "")
     assert credit(backend, "c-1") == Decimal("70")
     assert outbox_types(backend) == ["PaymentReserved"]
     assert len(scan(backend, backend.settings.inbox)) == 1
@@ -95,6 +96,37 @@ def test_unknown_customer_and_wrong_currency_are_declined(backend: Backend) -> N
     assert "unknown customer" in (unknown.reason or "") and "USD" in (wrong_currency.reason or "")
     assert credit(backend, "c-usd") == Decimal("1000")
     assert outbox_types(backend) == ["PaymentDeclined", "PaymentDeclined"]
+
+
+class ConcurrentDelivery:
+    """A DynamoDB client that, just before the handler's transaction, lets an identical
+    delivery of the same event (another Lambda, another webhook retry) be handled first."""
+
+    def __init__(self, real: Any, backend: Backend, raw: dict[str, Any]) -> None:
+        self._real, self._backend, self._raw = real, backend, raw
+        self.transactions = 0
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self.transactions += 1
+        if self.transactions == 1:
+            assert handle_event(self._raw, self._backend).outcome is Outcome.APPLIED
+        return self._real.transact_write_items(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_a_concurrent_identical_delivery_loses_inside_the_transaction(backend: Backend) -> None:
+    put_account(backend, "c-1", "100.00")
+    request = reservation("s1", amount="30")
+    racing = Backend(backend.settings, ConcurrentDelivery(backend.dynamodb, backend, request), backend.events)
+
+    result = handle_event(request, racing)
+
+    assert result.outcome is Outcome.DUPLICATE and "lost a race" in (result.reason or "")
+    assert racing.dynamodb.transactions == 1  # recognised from the cancellation reasons, not by re-planning
+    assert credit(backend, "c-1") == Decimal("70")
+    assert outbox_types(backend) == ["PaymentReserved"]
 
 
 class DrainCreditBeforeTransaction:
