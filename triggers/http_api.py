@@ -54,7 +54,7 @@ def _origin(req: func.HttpRequest) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _order_id_for(idempotency_key: str | None) -> str:
+def order_id_for(idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return f"ord-{uuid.uuid4().hex}"
     # Same key ⇒ same order id ⇒ same orchestration instance: a repeated POST starts nothing.
@@ -81,7 +81,7 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
         raise HttpError(400, "VALIDATION_FAILED", "the Idempotency-Key header is invalid",
                         [{"field": "Idempotency-Key", "message": "1 to 128 visible ASCII characters"}])
     request = parse_body(req, OrderRequest)
-    order_id = _order_id_for(key)
+    order_id = order_id_for(key)
     order = request.model_dump(mode="json") | {"orderId": order_id}
     order["fingerprint"] = _fingerprint(order)
 
