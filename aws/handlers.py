@@ -148,6 +148,9 @@ def handle_compensation(event: SagaEvent, backend: Backend) -> HandlerResult:
             return duplicate(event, "payment already cancelled")
         if status == PaymentStatus.CAPTURED:
             return _reconcile(backend, event, payment, "compensation requested after the payment was captured")
+        if dynamo.get_item(backend.dynamodb, settings.accounts, {"customerId": payment["customerId"]}) is None:
+            # The credit has nowhere to go back to; retrying cannot fix that — an operator must.
+            return _reconcile(backend, event, payment, "the customer's account no longer exists")
         amount = Decimal(str(payment["amount"]))
         reply = reply_to(event, "PaymentCompensated", amount=amount)
         return (

@@ -55,7 +55,15 @@ def eventbridge_entry(row: dict[str, Any], bus: str) -> dict[str, Any]:
 def relay_rows(backend: Backend, rows: Iterable[dict[str, Any]]) -> RelayReport:
     """PutEvents for `rows` in batches of ≤ 10; mark accepted ones SENT, count the refused ones."""
     report = RelayReport()
-    pending = list(rows)
+    pending = []
+    for row in rows:
+        try:
+            eventbridge_entry(row, backend.settings.event_bus)
+            pending.append(row)
+        except (ValueError, KeyError, TypeError) as error:
+            # A row that cannot even become an entry would fail on every pass: park it now.
+            _park(backend, row, f"unreadable outbox row: {type(error).__name__}: {error}")
+            report.parked.append(str(row.get("eventId")))
     for start in range(0, len(pending), PUT_EVENTS_BATCH):
         batch = pending[start:start + PUT_EVENTS_BATCH]
         response = backend.events.put_events(
@@ -154,6 +162,15 @@ def _mark_failed(backend: Backend, row: dict[str, Any], error: str) -> bool:
         **({"ExpressionAttributeNames": names} if names else {}),
     )
     return parked
+
+
+def _park(backend: Backend, row: dict[str, Any], error: str) -> None:
+    log.error("relay: outbox row %s parked: %s", row.get("eventId"), error)
+    backend.dynamodb.update_item(
+        TableName=backend.settings.outbox, Key=dynamo.to_item({"eventId": row["eventId"]}),
+        UpdateExpression="SET #status = :parked, lastError = :error REMOVE relayState",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=dynamo.to_item({":parked": OutboxStatus.PARKED.value, ":error": error[:1000]}))
 
 
 def _parse_time(value: Any) -> datetime | None:

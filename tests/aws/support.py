@@ -81,3 +81,20 @@ def assert_credit_conserved(backend: Backend, initial: dict[str, Decimal | str])
         assert now >= 0, f"{customer}: credit went negative ({now})"
         assert Decimal(str(start)) == now + held.get(customer, Decimal(0)), (
             f"{customer}: initial {start} != current {now} + held {held.get(customer, Decimal(0))}")
+
+
+class BeforeFirstTransaction:
+    """A DynamoDB client that runs `action` once, just before the first TransactWriteItems —
+    i.e. after the handler has read the rows and decided: the window a concurrent writer hits."""
+
+    def __init__(self, real: Any, action: Any) -> None:
+        self._real, self._action, self.transactions = real, action, 0
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self.transactions += 1
+        if self.transactions == 1:
+            self._action()
+        return self._real.transact_write_items(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)

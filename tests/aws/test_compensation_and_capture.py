@@ -13,6 +13,7 @@ from aws.model import Outcome
 from aws.seed import put_account
 from aws.settings import Backend
 from tests.aws.support import (
+    BeforeFirstTransaction,
     assert_credit_conserved,
     capture,
     compensation,
@@ -149,4 +150,49 @@ def test_many_sagas_against_one_account_conserve_credit(funded: Backend) -> None
     assert sorted(e["data"]["sagaId"] for e in declined) == ["m10", "m11"]
     assert sorted(statuses.values()) == ["CANCELLED_VIA_COMPENSATION"] * 5 + ["CAPTURED"] * 5
     assert credit(funded, "c-1") == Decimal("50.00")
+    assert_credit_conserved(funded, {"c-1": "100.00"})
+
+
+def test_compensation_whose_account_disappeared_is_reconciled_not_retried(funded: Backend) -> None:
+    handle_event(reservation("s1", amount="40"), funded)
+    funded.dynamodb.delete_item(TableName=funded.settings.accounts, Key={"customerId": {"S": "c-1"}})
+
+    result = handle_event(compensation("s1", amount="40"), funded)
+
+    assert result.outcome is Outcome.RECONCILIATION and "no longer exists" in (result.reason or "")
+    row = payment(funded, "s1")
+    assert row is not None and row["status"] == "PENDING_AZURE_CONFIRMATION" and len(row["reconciliation"]) == 1
+
+
+def test_capture_landing_between_the_compensations_read_and_write_is_reconciled(funded: Backend) -> None:
+    """The compensation read PENDING, then a capture committed: its conditional update fails,
+    the handler re-reads CAPTURED and acknowledges for reconciliation — credit unchanged."""
+    handle_event(reservation("s1", amount="40"), funded)
+    racing = Backend(funded.settings, BeforeFirstTransaction(
+        funded.dynamodb, lambda: handle_event(capture("s1", amount="40"), funded)), funded.events)
+
+    result = handle_event(compensation("s1", amount="40"), racing)
+
+    assert racing.dynamodb.transactions == 2  # the cancelled one, then the reconciliation
+    assert result.outcome is Outcome.RECONCILIATION
+    assert credit(funded, "c-1") == Decimal("60.00")
+    row = payment(funded, "s1")
+    assert row is not None and row["status"] == "CAPTURED" and len(row["reconciliation"]) == 1
+    assert outbox_types(funded, "s1") == ["PaymentReserved", "PaymentCaptured"]
+    assert_credit_conserved(funded, {"c-1": "100.00"})
+
+
+def test_reservation_landing_between_an_early_compensations_read_and_write_is_compensated(funded: Backend) -> None:
+    """The compensation saw no row (about to tombstone), then the reservation committed: the
+    tombstone put fails, the handler re-reads PENDING and compensates it normally."""
+    racing = Backend(funded.settings, BeforeFirstTransaction(
+        funded.dynamodb, lambda: handle_event(reservation("s1", amount="40"), funded)), funded.events)
+
+    result = handle_event(compensation("s1", amount="40"), racing)
+
+    assert result.outcome is Outcome.APPLIED and racing.dynamodb.transactions == 2
+    assert credit(funded, "c-1") == Decimal("100.00")
+    row = payment(funded, "s1")
+    assert row is not None and row["status"] == "CANCELLED_VIA_COMPENSATION" and "tombstone" not in row
+    assert outbox_types(funded, "s1") == ["PaymentReserved", "PaymentCompensated"]
     assert_credit_conserved(funded, {"c-1": "100.00"})

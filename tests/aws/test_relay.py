@@ -192,3 +192,18 @@ def test_stream_handler_relays_inserts_and_reports_only_refused_records(
     assert handle_stream(retry, None, backend=backend) == {"batchItemFailures": []}
     assert [m["detail"]["eventId"] for m in receive_all(sqs, queue, expected=1)] == [ids[2]]
     assert all(row["status"] == "SENT" for row in outbox(backend))
+
+
+def test_an_unreadable_outbox_row_is_parked_and_does_not_block_the_others(
+        backend: Backend, queue: str, sqs: Any) -> None:
+    reserve_sagas(backend, 2)
+    first = outbox(backend)[0]["eventId"]
+    backend.dynamodb.update_item(TableName=backend.settings.outbox, Key={"eventId": {"S": first}},
+                                 UpdateExpression="SET #e = :junk", ExpressionAttributeNames={"#e": "event"},
+                                 ExpressionAttributeValues={":junk": {"S": "{truncated"}})
+
+    report = relay_once(backend)
+
+    assert report.parked == [first] and len(report.sent) == 1
+    assert {row["eventId"]: row["status"] for row in outbox(backend)}[first] == "PARKED"
+    assert len(receive_all(sqs, queue, expected=1)) == 1

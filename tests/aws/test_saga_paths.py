@@ -1,21 +1,26 @@
-"""Whole saga paths as Azure drives them (events per saga each way), and concurrent delivery."""
+"""Whole saga paths as Azure drives them: events per saga each way, relayed to SQS.
+
+No test here runs handlers in parallel threads against moto: moto 5.2.5's
+TransactWriteItems takes no lock and, when a transaction fails, restores a deep copy of every
+table it touched — which can undo another thread's committed transaction. Parallel runs on
+moto therefore break invariants that real DynamoDB keeps (observed: 11 reservations of 10.00
+applied against 100.00). The races that matter are tested deterministically instead, by
+interposing the competing write between the handler's read and its transaction
+(tests/aws/test_reservation.py: ConcurrentDelivery, DrainCreditBeforeTransaction)."""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from aws.dispatch import handle_event
 from aws.local_infra import route_bus_to_queue
-from aws.model import Outcome
 from aws.relay import relay_once
 from aws.seed import put_account
 from aws.settings import Backend
-from tests.aws.support import assert_credit_conserved, capture, compensation, credit, outbox_types, reservation
+from tests.aws.support import assert_credit_conserved, capture, compensation, outbox_types, reservation
 from tests.aws.test_relay import receive_all
 
 # path: (customer, requests Azure sends in order, replies AWS must send in order)
@@ -44,18 +49,3 @@ def test_events_per_saga_each_way(backend: Backend, sqs: Any, customer: str, req
     assert outbox_types(backend, "s1") == replies
     assert [m["detail-type"] for m in receive_all(sqs, queue, expected=len(replies))] == replies
     assert_credit_conserved(backend, {"c-1": "100.00", "c-low": "10.00"})
-
-
-def test_concurrent_deliveries_never_overdraw_or_double_charge(backend: Backend) -> None:
-    """8 threads: the same reservation 8 times plus 20 distinct 10.00 reservations against 100.00."""
-    put_account(backend, "c-1", "100.00")
-    same = reservation("same", amount="10")
-    requests = [same] * 8 + [reservation(f"k{index:02d}", amount="10") for index in range(20)]
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = Counter(result.outcome for result in pool.map(lambda r: handle_event(r, backend), requests))
-
-    assert outcomes == {Outcome.APPLIED: 10, Outcome.DECLINED: 11, Outcome.DUPLICATE: 7}
-    assert credit(backend, "c-1") == 0
-    assert Counter(outbox_types(backend)) == {"PaymentReserved": 10, "PaymentDeclined": 11}
-    assert_credit_conserved(backend, {"c-1": "100.00"})
