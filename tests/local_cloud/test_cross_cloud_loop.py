@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from decimal import Decimal
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
