@@ -5,12 +5,12 @@ import azure.durable_functions as df
 from activities import activity_names, inventory, orders, payment, shipping
 from orchestrators import order_saga
 from orchestrators.saga_steps import ORDER_SAGA, validate_step_table
-from triggers import aws_events, http_api
+from triggers import aws_events, http_api, operator_api, sweeper
 
 ACTIVITY_MODULES = (orders, inventory, payment, shipping)
 
 app = df.DFApp()
-for module in (order_saga, *ACTIVITY_MODULES, http_api, aws_events):
+for module in (order_saga, *ACTIVITY_MODULES, http_api, operator_api, aws_events, sweeper):
     app.register_functions(module.bp)
 
 # The real host hangs a saga that calls an unregistered activity: fail at import instead.

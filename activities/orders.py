@@ -54,7 +54,9 @@ async def complete_order(request: dict[str, Any]) -> dict[str, Any]:
     sold = await inventory_repository.settle_items(store, request["orderId"], skus, "sold")
     outcome = await order_repository.transition(
         store, request["orderId"], OrderStatus.COMPLETED, "shipped; reservations sold",
-        allowed_from=frozenset({OrderStatus.APPROVED}),
+        # NEEDS_ATTENTION only when parked after the pivot and retried by an operator.
+        allowed_from=frozenset({OrderStatus.APPROVED, OrderStatus.NEEDS_ATTENTION}),
+        requires_past=OrderStatus.APPROVED,
     )
     if isinstance(outcome, Succeeded) and isinstance(sold, Succeeded):
         return Succeeded(outcome.data | {"sold": sold.data["sold"]}).to_json()

@@ -26,6 +26,7 @@ from orchestrators.progress import Phase, SagaProgress
 from orchestrators.saga_steps import (
     AWS_COMPENSATION_EVENT,
     CANCEL_EVENT,
+    DEADLINE_EVENT,
     ORDER_SAGA,
     PARK_ACTIVITY,
     Retry,
@@ -48,6 +49,7 @@ class SagaFailure:
     REPLY_TIMED_OUT = "REPLY_TIMED_OUT"
     CANCELLED_BY_CUSTOMER = "CANCELLED_BY_CUSTOMER"
     COMPENSATION_REQUESTED_BY_AWS = "COMPENSATION_REQUESTED_BY_AWS"
+    SAGA_DEADLINE_EXCEEDED = "SAGA_DEADLINE_EXCEEDED"
     UNDO_FAILED = "UNDO_FAILED"
     FORWARD_STEP_FAILED = "FORWARD_STEP_FAILED"
 
@@ -58,9 +60,21 @@ def order_saga(context: df.DurableOrchestrationContext) -> Steps:
     return (yield from saga.run())
 
 
+@bp.orchestration_trigger(context_name="context")
+def order_saga_repair(context: df.DurableOrchestrationContext) -> Steps:
+    """Finishes what another run of the saga could not: an operator's retry of a parked saga,
+    or the sweeper's repair of an abandoned one. Same steps, same undos, same rules."""
+    saga_input = SagaInput.from_json(context.get_input())
+    if saga_input.repair is None:
+        raise ValueError("order_saga_repair needs a repair plan in its input")
+    saga = OrderSaga(context, saga_input)
+    return (yield from saga.repair(saga_input.repair))
+
+
 ABORT_REASONS = {
     CANCEL_EVENT: (SagaFailure.CANCELLED_BY_CUSTOMER, "the customer cancelled the order"),
     AWS_COMPENSATION_EVENT: (SagaFailure.COMPENSATION_REQUESTED_BY_AWS, "the payment service asked to roll back"),
+    DEADLINE_EVENT: (SagaFailure.SAGA_DEADLINE_EXCEEDED, "the saga ran past its deadline (sweeper)"),
 }
 
 
@@ -85,6 +99,8 @@ class OrderSaga:
         self.order = saga.order
         self.order_id = saga.order_id
         self.policy = saga.policy
+        # A repair acts on behalf of the saga that created the order: undos check that id.
+        self.saga_id = str((saga.repair or {}).get("sagaId") or context.instance_id)
         self.progress = SagaProgress(self.order_id)
         self.stack = CompensationStack()
         # One wait per abort event (customer cancellation, AWS rollback), raced against every
@@ -104,8 +120,26 @@ class OrderSaga:
                 self.stack.push(Undo(step.name, step.undo))  # before the step: covers unknown outcomes
             outcome = yield from self.run_bounded(step)
             if isinstance(outcome, Rejected):
-                return (yield from self.compensate(step, outcome))
+                return (yield from self.compensate(step.name, outcome))
             self.step_done(step)
+        return self.finish(Phase.COMPLETED, "COMPLETED")
+
+    def repair(self, plan: dict[str, Any]) -> Steps:
+        """Compensate with the given undos (listed top of the stack first), or go forward from
+        a retriable step after the pivot."""
+        reason = Rejected(plan["reason"]["code"], plan["reason"]["message"])
+        self.progress.note(self.now(), "repair", "started", f"{plan['mode']}: {reason.message}")
+        if plan["mode"] == "compensate":
+            for undo in reversed(plan["undos"]):
+                self.stack.push(Undo(undo["step"], undo["activity"]))
+            return (yield from self.compensate("repair", reason))
+        names = [step.name for step in ORDER_SAGA]
+        start = names.index(plan["resumeFrom"])
+        self.progress.completed_steps = names[:start]
+        for step in ORDER_SAGA[start:]:
+            failure = yield from self.run_until_deadline(step)
+            if failure is not None:
+                return (yield from self.park(step.name, failure))
         return self.finish(Phase.COMPLETED, "COMPLETED")
 
     # -- forward steps ---------------------------------------------------------------------
@@ -204,10 +238,10 @@ class OrderSaga:
 
     # -- compensation ------------------------------------------------------------------------
 
-    def compensate(self, failed: SagaStep, reason: Rejected) -> Steps:
+    def compensate(self, where: str, reason: Rejected) -> Steps:
         self.progress.phase = Phase.COMPENSATING
-        self.progress.fail(failed.name, reason.code, reason.message)
-        self.progress.note(self.now(), failed.name, "rejected", f"{reason.code}: {reason.message}")
+        self.progress.fail(where, reason.code, reason.message)
+        self.progress.note(self.now(), where, "rejected", f"{reason.code}: {reason.message}")
         deadline = self.now() + timedelta(seconds=self.policy.undo_deadline_seconds)
         while (undo := self.stack.peek()) is not None:
             failure = yield from self.run_undo(undo, reason, deadline)
@@ -272,7 +306,7 @@ class OrderSaga:
         or duplicated activity presents the same idempotency key."""
         return {
             "orderId": self.order_id,
-            "sagaId": self.context.instance_id,
+            "sagaId": self.saga_id,
             "step": step,
             "idempotencyKey": f"{self.order_id}:{step}",
             "order": self.order,

@@ -89,10 +89,11 @@ ORDER_SAGA: tuple[SagaStep, ...] = (
 PARK_ACTIVITY = "park_order"
 
 # Raised into the orchestration before the pivot, each makes the saga compensate: the
-# customer's cancellation (cancel endpoint) and AWS asking Azure to roll back (inbound trigger).
+# customer's cancellation (cancel endpoint), AWS asking Azure to roll back (inbound trigger),
+# and the sweeper finding the saga past its deadline.
 CANCEL_EVENT = "CancelRequested"
 AWS_COMPENSATION_EVENT = "OrderCompensationRequested"
-ABORT_EVENTS = (CANCEL_EVENT, AWS_COMPENSATION_EVENT)
+DEADLINE_EVENT = "SagaDeadlineExceeded"  # raised by the zombie sweeper
 
 
 def activity_names(steps: tuple[SagaStep, ...] = ORDER_SAGA) -> frozenset[str]:

@@ -157,3 +157,14 @@ class EventGridSettings:
             topic_endpoint=required("EVENTGRID_TOPIC_ENDPOINT", "the Event Grid topic that is routed to AWS"),
             topic_key=_raw("EVENTGRID_TOPIC_KEY"),
         )
+
+
+@dataclass(frozen=True)
+class SweeperSettings:
+    """The zombie sweeper: how old a PENDING order may get before someone looks at it."""
+
+    saga_deadline_seconds: int
+
+    @classmethod
+    def from_environment(cls) -> SweeperSettings:
+        return cls(saga_deadline_seconds=integer("SAGA_DEADLINE_SECONDS", 3600, minimum=1))

@@ -35,6 +35,7 @@ async def transition(
     allowed_from: frozenset[OrderStatus],
     refuse_if_cancel_requested: bool = False,
     only_for_saga: str | None = None,
+    requires_past: OrderStatus | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Outcome:
     """Move an order to `target` if it is in one of `allowed_from`. Already at `target`
@@ -51,7 +52,9 @@ async def transition(
             return EtagDecision(None, Succeeded({"orderId": order_id, "status": current, "changed": False}))
         if refuse_if_cancel_requested and doc.get("cancelRequested"):
             return EtagDecision(None, Rejected(RejectionCode.CANCEL_REQUESTED, "the customer asked to cancel"))
-        if OrderStatus(current) not in allowed_from or not can_transition(current, target):
+        been_there = requires_past is None or any(
+            h.get("status") == requires_past.value for h in doc.get("statusHistory", []))
+        if OrderStatus(current) not in allowed_from or not can_transition(current, target) or not been_there:
             return EtagDecision(None, Rejected(
                 RejectionCode.INVALID_TRANSITION, f"order {order_id} is {current}; cannot become {target.value}",
                 [{"from": current, "to": target.value}]))
@@ -122,3 +125,29 @@ async def annotate(store: CosmosStore, order_id: str, field: str, value: dict[st
 
 async def read_order(store: CosmosStore, order_id: str) -> dict[str, Any] | None:
     return await store.read(store.orders, order_id)
+
+
+async def record_operator_action(store: CosmosStore, order_id: str, action: dict[str, Any]) -> None:
+    """Append what an operator did (and why) to the order's `operatorActions`."""
+
+    def decide(doc: dict[str, Any] | None) -> EtagDecision:
+        if doc is None:
+            return EtagDecision(None, None)
+        actions = [*doc.get("operatorActions", []), action]
+        return EtagDecision(dict(doc) | {"operatorActions": actions, "updatedAt": iso(utc_now())}, None)
+
+    await store.update_with_etag(store.orders, order_id, decide)
+
+
+async def orders_with_status(store: CosmosStore, status: OrderStatus, limit: int = 100) -> list[dict[str, Any]]:
+    found = await store.query(store.orders, "SELECT * FROM c WHERE c.status = @status",
+                              [{"name": "@status", "value": status.value}])
+    return sorted(found, key=lambda doc: doc.get("updatedAt", ""))[:limit]
+
+
+async def pending_older_than(store: CosmosStore, cutoff: str) -> list[dict[str, Any]]:
+    """PENDING orders created before `cutoff` (ISO-8601 UTC): candidates for the sweeper."""
+    return await store.query(
+        store.orders, "SELECT * FROM c WHERE c.status = @status AND c.createdAt < @cutoff",
+        [{"name": "@status", "value": OrderStatus.PENDING.value}, {"name": "@cutoff", "value": cutoff}],
+    )

@@ -17,16 +17,20 @@ from ordersaga.config import SagaPolicy
 class SagaInput:
     order: dict[str, Any]  # orderId, customerId, items[{sku, quantity, unitPrice}], currency
     policy: SagaPolicy
+    # For order_saga_repair only: {"mode": "compensate", "undos": [...], "reason": {...}}
+    # or {"mode": "forward", "resumeFrom": "<retriable step>", "reason": {...}}.
+    repair: dict[str, Any] | None = None
 
     @property
     def order_id(self) -> str:
         return str(self.order["orderId"])
 
     def to_json(self) -> dict[str, Any]:
-        return {"order": self.order, "policy": self.policy.to_json()}
+        data: dict[str, Any] = {"order": self.order, "policy": self.policy.to_json()}
+        return data | ({"repair": self.repair} if self.repair is not None else {})
 
     @classmethod
     def from_json(cls, value: Any) -> SagaInput:
         # The Python client double-encodes inputs; accept the JSON text or the object.
         data = json.loads(value) if isinstance(value, str) else value
-        return cls(order=dict(data["order"]), policy=SagaPolicy.from_json(data["policy"]))
+        return cls(order=dict(data["order"]), policy=SagaPolicy.from_json(data["policy"]), repair=data.get("repair"))

@@ -37,7 +37,7 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 
-def _path_id(req: func.HttpRequest, name: str) -> str:
+def path_id(req: func.HttpRequest, name: str) -> str:
     value = req.route_params.get(name, "")
     if not SAFE_ID.match(value):
         raise HttpError(400, "INVALID_ID", f"{name} has characters that are not allowed",
@@ -45,7 +45,7 @@ def _path_id(req: func.HttpRequest, name: str) -> str:
     return value
 
 
-def _order_not_found(order_id: str) -> HttpError:
+def order_not_found(order_id: str) -> HttpError:
     return HttpError(404, "ORDER_NOT_FOUND", f"no order {order_id}", [{"field": "orderId", "message": "unknown"}])
 
 
@@ -146,11 +146,11 @@ def _saga_view(order_id: str, doc: dict[str, Any] | None, status: Any) -> dict[s
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def get_order(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    order_id = _path_id(req, "orderId")
+    order_id = path_id(req, "orderId")
     doc = await order_repository.read_order(await get_store(), order_id)
     status = await client.get_status(order_id)
     if doc is None and not (status and status.instance_id):
-        raise _order_not_found(order_id)
+        raise order_not_found(order_id)
     return json_response(_saga_view(order_id, doc, status if status and status.instance_id else None))
 
 
@@ -158,12 +158,12 @@ async def get_order(req: func.HttpRequest, client: df.DurableOrchestrationClient
 @bp.durable_client_input(client_name="client")
 @json_errors
 async def cancel_order_request(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    order_id = _path_id(req, "orderId")
+    order_id = path_id(req, "orderId")
     decision, doc = await order_repository.request_cancellation(await get_store(), order_id, "customer")
     if decision == "not-found":
         status = await client.get_status(order_id)
         if not (status and status.instance_id):
-            raise _order_not_found(order_id)
+            raise order_not_found(order_id)
         # The saga has not written the order yet: the event alone makes it compensate.
     elif decision == "too-late":
         current = (doc or {}).get("status")
@@ -182,7 +182,7 @@ async def cancel_order_request(req: func.HttpRequest, client: df.DurableOrchestr
 @bp.route(route="inventory/{sku}", methods=["PUT"], auth_level=func.AuthLevel.ADMIN)
 @json_errors
 async def put_inventory(req: func.HttpRequest) -> func.HttpResponse:
-    sku = _path_id(req, "sku")
+    sku = path_id(req, "sku")
     level = parse_body(req, StockLevel)
     return json_response(await inventory_repository.set_available(await get_store(), sku, level.available))
 
@@ -190,7 +190,7 @@ async def put_inventory(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="inventory/{sku}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 @json_errors
 async def get_inventory(req: func.HttpRequest) -> func.HttpResponse:
-    sku = _path_id(req, "sku")
+    sku = path_id(req, "sku")
     view = await inventory_repository.read_stock(await get_store(), sku)
     if view is None:
         raise HttpError(404, "SKU_NOT_FOUND", f"no sku {sku}", [{"field": "sku", "message": "unknown"}])
