@@ -99,6 +99,7 @@ class OrderSaga:
         self.order = saga.order
         self.order_id = saga.order_id
         self.policy = saga.policy
+        self.traceparent = saga.traceparent
         # A repair acts on behalf of the saga that created the order: undos check that id.
         self.saga_id = str((saga.repair or {}).get("sagaId") or context.instance_id)
         self.progress = SagaProgress(self.order_id)
@@ -310,7 +311,7 @@ class OrderSaga:
             "step": step,
             "idempotencyKey": f"{self.order_id}:{step}",
             "order": self.order,
-        }
+        } | ({"traceparent": self.traceparent} if self.traceparent else {})
 
     def decode(self, step: str, value: Any) -> Outcome:
         try:

@@ -20,6 +20,9 @@ class SagaInput:
     # For order_saga_repair only: {"mode": "compensate", "undos": [...], "reason": {...}}
     # or {"mode": "forward", "resumeFrom": "<retriable step>", "reason": {...}}.
     repair: dict[str, Any] | None = None
+    # W3C trace context of the request that started the saga; every activity request and
+    # every cross-cloud event carries it, so one trace follows the order across both clouds.
+    traceparent: str | None = None
 
     @property
     def order_id(self) -> str:
@@ -27,10 +30,13 @@ class SagaInput:
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"order": self.order, "policy": self.policy.to_json()}
+        if self.traceparent:
+            data["traceparent"] = self.traceparent
         return data | ({"repair": self.repair} if self.repair is not None else {})
 
     @classmethod
     def from_json(cls, value: Any) -> SagaInput:
         # The Python client double-encodes inputs; accept the JSON text or the object.
         data = json.loads(value) if isinstance(value, str) else value
-        return cls(order=dict(data["order"]), policy=SagaPolicy.from_json(data["policy"]), repair=data.get("repair"))
+        return cls(order=dict(data["order"]), policy=SagaPolicy.from_json(data["policy"]), repair=data.get("repair"),
+                   traceparent=data.get("traceparent"))

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,6 +62,17 @@ def order_id_for(idempotency_key: str | None) -> str:
     return "ord-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
 
 
+TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def trace_context(req: func.HttpRequest) -> str:
+    """The caller's W3C traceparent when it sent a valid one, else a new trace for this saga."""
+    incoming = (req.headers.get("traceparent") or "").strip().lower()
+    if TRACEPARENT.match(incoming) and incoming[3:35] != "0" * 32:
+        return incoming
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
 def _fingerprint(order: dict[str, Any]) -> str:
     content = {k: order[k] for k in ("customerId", "items", "currency")}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
@@ -96,7 +108,7 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
             body = _accepted_body(req, client, order_id) | {"replayed": True}
             return json_response(body, 200, {"Location": body["statusUrl"]})
 
-    saga = SagaInput(order=order, policy=SagaPolicy.from_environment())
+    saga = SagaInput(order=order, policy=SagaPolicy.from_environment(), traceparent=trace_context(req))
     await client.start_new(ORCHESTRATOR, instance_id=order_id, client_input=saga.to_json())
     log.info("order %s: saga started", order_id)
     body = _accepted_body(req, client, order_id)
