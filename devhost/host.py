@@ -1,0 +1,273 @@
+"""``DevHost``: the programmatic face of devhost (and what the CLI runs).
+
+    async with DevHost(app_dir=".", module="function_app", port=0, store=":memory:") as host:
+        iid = await host.start_orchestration("order_saga", {"orderId": "o-1"})
+        status = await host.wait_for_completion(iid, timeout=30)
+
+Every public coroutine can be awaited from any event loop: the work happens on devhost's
+own long-lived worker loop (see ``worker_loop``).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from aiohttp import web
+
+from . import settings as app_settings
+from .admin import AdminApi
+from .auth import Keys
+from .bindings import Invoker
+from .dashboard import Dashboard
+from .engine import DurableEngine
+from .eventgrid import EventGridWebhook
+from .faults import FaultPlan
+from .http_triggers import HttpTriggers
+from .loader import LoadedApp, load_app
+from .management_api import ManagementApi
+from .replay import compact_json
+from .store import Store
+from .timer_triggers import TimerTriggers
+from .worker_loop import on_worker_loop, worker_loop
+
+log = logging.getLogger("devhost")
+
+
+class DevHost:
+    def __init__(self, app_dir: str = ".", module: str = "function_app", port: int = 7071,
+                 store: Optional[str] = None, settings: Optional[Mapping[str, str]] = None,
+                 anonymous: bool = False, faults: Optional[Dict[str, Any]] = None,
+                 activity_overrides: Optional[Dict[str, Callable]] = None,
+                 host: str = "127.0.0.1", timers: Optional[bool] = None) -> None:
+        self.app_dir = os.path.abspath(app_dir)
+        self.module = module
+        self.requested_port = port
+        self.bind_host = host
+        self.store_path = store or os.path.join(self.app_dir, ".devhost", "devhost.sqlite")
+        self.explicit_settings = dict(settings or {})
+        self.anonymous_requested = anonymous
+        self.fault_spec = faults
+        self.activity_overrides = dict(activity_overrides or {})
+        self.timers_requested = timers
+        self.port: Optional[int] = None
+        self.settings: Dict[str, str] = {}
+        self.loaded: Optional[LoadedApp] = None
+        self.engine: Optional[DurableEngine] = None
+        self.invoker: Optional[Invoker] = None
+        self.keys: Optional[Keys] = None
+        self.store: Optional[Store] = None
+        self._runner: Optional[web.AppRunner] = None
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._timer_triggers: Optional[TimerTriggers] = None
+        self.route_prefix = "api"
+        self.hub_name = "TestHubName"
+
+    # -- URLs -------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.bind_host}:{self.port}"
+
+    @property
+    def rpc_base_url(self) -> str:
+        return f"{self.base_url}/durabletask/"  # trailing slash: the SDK appends paths
+
+    @property
+    def webhook_base_url(self) -> str:
+        return f"{self.base_url}/runtime/webhooks/durabletask"
+
+    @property
+    def webhook_query(self) -> str:
+        query = f"taskHub={self.hub_name}&connection=Storage"
+        if not self.keys.anonymous:
+            query += f"&code={self.keys.system_key}"
+        return query
+
+    @property
+    def function_key(self) -> str:
+        return self.keys.function_key
+
+    @property
+    def master_key(self) -> str:
+        return self.keys.master_key
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def __aenter__(self) -> "DevHost":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.stop()
+
+    async def start(self) -> "DevHost":
+        await on_worker_loop(self._start)
+        return self
+
+    async def stop(self) -> None:
+        await on_worker_loop(self._stop)
+
+    def _read_host_json(self) -> None:
+        path = os.path.join(self.app_dir, "host.json")
+        if not os.path.exists(path):
+            return
+        try:
+            with open(path, encoding="utf-8-sig") as handle:
+                document = json.load(handle)
+        except (OSError, ValueError):
+            return
+        extensions = document.get("extensions") or {}
+        prefix = (extensions.get("http") or {}).get("routePrefix")
+        if prefix is not None:
+            self.route_prefix = prefix.strip("/")
+        hub = (extensions.get("durableTask") or {}).get("hubName")
+        if hub and "%" not in hub:
+            self.hub_name = hub
+
+    async def _start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.settings = app_settings.resolve_settings(self.app_dir, self.explicit_settings)
+        app_settings.apply_to_environment(self.settings)
+        self.hub_name = os.environ.get("WEBSITE_SITE_NAME") or "TestHubName"
+        self._read_host_json()
+        anonymous = self.anonymous_requested or app_settings.truthy(
+            app_settings.setting(self.settings, "DEVHOST_ANONYMOUS"))
+        self.keys = Keys.from_settings(self.settings, anonymous)
+        fault_plan = (FaultPlan(self.fault_spec) if self.fault_spec is not None else
+                      FaultPlan.from_setting(app_settings.setting(self.settings,
+                                                                  "DEVHOST_FAULTS")))
+        self.loaded = load_app(self.app_dir, self.module)
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="devhost-sync")
+        self.invoker = Invoker(loop, self._executor, self.app_dir)
+        self.store = Store(self.store_path)
+        self.engine = DurableEngine(store=self.store, app=self.loaded, invoker=self.invoker,
+                                    loop=loop, faults=fault_plan,
+                                    activity_overrides=self.activity_overrides)
+        for name in self.activity_overrides:
+            if self.loaded.activity(name) is None:
+                raise ValueError(f"devhost: activity_overrides names '{name}', which is not "
+                                 "an activity of the app")
+
+        web_app = web.Application(client_max_size=100 * 1024 * 1024)
+        ManagementApi(self).register(web_app)
+        EventGridWebhook(self).register(web_app)
+        AdminApi(self).register(web_app)
+        Dashboard(self).register(web_app)
+        HttpTriggers(self).register(web_app)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.bind_host, self.requested_port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+        if anonymous:
+            log.warning("devhost: ANONYMOUS MODE — function keys are not checked "
+                        "(explicitly enabled)")
+        else:
+            log.info("devhost: function key %s, master key %s", self.keys.function_key,
+                     self.keys.master_key)
+        self.engine.recover()
+        timers_on = self.timers_requested
+        if timers_on is None:
+            timers_on = not app_settings.truthy(
+                app_settings.setting(self.settings, "DEVHOST_DISABLE_TIMERS"))
+        self._timer_triggers = TimerTriggers(self, enabled=timers_on)
+        self._timer_triggers.start()
+        log.info("devhost: %d function(s) loaded from %s/%s.py, listening on %s",
+                 len(self.loaded.functions), self.app_dir, self.module, self.base_url)
+
+    async def _stop(self) -> None:
+        if self._timer_triggers is not None:
+            await self._timer_triggers.stop()
+        if self.engine is not None:
+            await self.engine.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    # -- programmatic client API --------------------------------------------------------
+    async def start_orchestration(self, name: str, input: Any = None,
+                                  instance_id: Optional[str] = None) -> str:
+        """Start like ``DurableOrchestrationClient.start_new`` does (input double-encoded)."""
+        from azure.durable_functions.models.utils.df_serialization import df_dumps
+        input_text = None if input is None else compact_json(df_dumps(input))
+
+        async def start() -> str:
+            return self.engine.start_new(name, instance_id, input_text)
+        return await on_worker_loop(start)
+
+    async def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
+        """Raise like ``DurableOrchestrationClient.raise_event`` (json.dumps, then JSON body).
+
+        The orchestrator therefore receives a *string* of JSON, as on Azure.
+        """
+        input_text = compact_json(json.dumps(data))
+
+        async def raise_() -> str:
+            return self.engine.raise_event(instance_id, event_name, input_text)
+        result = await on_worker_loop(raise_)
+        if result == "not_found":
+            raise KeyError(f"No instance with ID {instance_id} found.")
+        if result == "gone":
+            raise RuntimeError(f"Instance with ID {instance_id} is gone: either completed or "
+                               "failed")
+
+    async def terminate(self, instance_id: str, reason: str = "") -> str:
+        async def terminate_() -> str:
+            return self.engine.terminate(instance_id, reason)
+        return await on_worker_loop(terminate_)
+
+    async def suspend(self, instance_id: str, reason: str = "") -> str:
+        async def suspend_() -> str:
+            return self.engine.suspend(instance_id, reason)
+        return await on_worker_loop(suspend_)
+
+    async def resume(self, instance_id: str, reason: str = "") -> str:
+        async def resume_() -> str:
+            return self.engine.resume(instance_id, reason)
+        return await on_worker_loop(resume_)
+
+    async def get_status(self, instance_id: str, show_history: bool = False,
+                         show_history_output: bool = False) -> Optional[dict]:
+        async def status_() -> Optional[dict]:
+            return self.engine.status(instance_id, show_history=show_history,
+                                      show_history_output=show_history_output)
+        return await on_worker_loop(status_)
+
+    async def wait_for_completion(self, instance_id: str, timeout: float = 30.0) -> dict:
+        return await on_worker_loop(self.engine.wait_for_completion, instance_id, timeout)
+
+    async def wait_for_status(self, instance_id: str, predicate: Callable[[dict], bool],
+                              timeout: float = 10.0, interval: float = 0.02) -> dict:
+        """Poll until ``predicate(status)`` holds (e.g. a custom status reached)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            current = await self.get_status(instance_id)
+            if current is not None and predicate(current):
+                return current
+            if loop.time() > deadline:
+                raise TimeoutError(f"devhost: condition not met for {instance_id}; "
+                                   f"last status {current}")
+            await asyncio.sleep(interval)
+
+    async def history(self, instance_id: str) -> List[dict]:
+        """The raw stored DTFx history (PascalCase events, EventId, IsPlayed)."""
+        async def history_() -> List[dict]:
+            return self.engine.history(instance_id)
+        return await on_worker_loop(history_)
+
+    async def purge(self, instance_id: str) -> int:
+        async def purge_() -> int:
+            return self.engine.purge(instance_id)
+        return await on_worker_loop(purge_)
+
+
+__all__ = ["DevHost", "worker_loop"]

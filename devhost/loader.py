@@ -1,0 +1,131 @@
+"""Import a v2-programming-model function app and index its functions.
+
+Indexing uses the library's own API, like the Python worker does: find the
+``FunctionRegister`` instance (``func.FunctionApp`` / ``df.DFApp``) in the module, call
+``get_functions()``, read each function's raw bindings and its user function.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+import azure.functions as func
+
+log = logging.getLogger("devhost")
+
+TRIGGER_TYPES = ("httpTrigger", "orchestrationTrigger", "activityTrigger", "entityTrigger",
+                 "timerTrigger", "eventGridTrigger")
+
+
+@dataclass
+class FunctionInfo:
+    """One indexed function, with what devhost needs to trigger and invoke it."""
+
+    name: str
+    trigger: dict
+    bindings: List[dict]
+    user_function: Callable[..., Any]
+    is_async: bool
+    parameters: List[str] = field(default_factory=list)
+
+    @property
+    def trigger_type(self) -> str:
+        return self.trigger.get("type", "")
+
+    @property
+    def durable_name(self) -> str:
+        """Orchestrator/activity name the Durable extension knows this function by."""
+        return (self.trigger.get("orchestration") or self.trigger.get("activity")
+                or self.trigger.get("entityName") or self.name)
+
+
+@dataclass
+class LoadedApp:
+    module: Any
+    app: Any
+    functions: Dict[str, FunctionInfo]
+
+    def by_trigger(self, trigger_type: str) -> List[FunctionInfo]:
+        return [f for f in self.functions.values() if f.trigger_type == trigger_type]
+
+    def orchestrator(self, name: str) -> Optional[FunctionInfo]:
+        return self._durable("orchestrationTrigger", name)
+
+    def activity(self, name: str) -> Optional[FunctionInfo]:
+        return self._durable("activityTrigger", name)
+
+    def _durable(self, trigger_type: str, name: Optional[str]) -> Optional[FunctionInfo]:
+        if not name:
+            return None
+        # the extension looks function names up case-insensitively
+        for info in self.functions.values():
+            if info.trigger_type == trigger_type and info.durable_name.lower() == name.lower():
+                return info
+        return None
+
+
+def _evict_foreign_module(module_name: str, app_dir: str) -> None:
+    """Drop an already-imported module of the same name that comes from another app dir.
+
+    Re-using a module imported from the same file keeps module-level clients alive across
+    DevHost instances in one test session (like one long-lived worker process).
+    """
+    existing = sys.modules.get(module_name)
+    if existing is None:
+        return
+    existing_file = os.path.abspath(getattr(existing, "__file__", "") or "")
+    if existing_file.startswith(app_dir + os.sep):
+        return
+    old_dir = os.path.dirname(existing_file)
+    for name, module in list(sys.modules.items()):
+        path = os.path.abspath(getattr(module, "__file__", "") or "")
+        if path and old_dir and path.startswith(old_dir + os.sep):
+            del sys.modules[name]
+    sys.modules.pop(module_name, None)
+    if old_dir in sys.path:
+        sys.path.remove(old_dir)
+
+
+def load_app(app_dir: str, module_name: str = "function_app") -> LoadedApp:
+    app_dir = os.path.abspath(app_dir)
+    _evict_foreign_module(module_name, app_dir)
+    if app_dir in sys.path:
+        sys.path.remove(app_dir)
+    sys.path.insert(0, app_dir)
+    module = __import__(module_name)
+    for part in module_name.split(".")[1:]:
+        module = getattr(module, part)
+
+    registers = [v for v in vars(module).values() if isinstance(v, func.FunctionRegister)]
+    if not registers:
+        raise RuntimeError(f"devhost: module '{module_name}' in {app_dir} defines no "
+                           "FunctionApp / DFApp instance")
+    if len(registers) > 1:
+        # the Python worker refuses this too
+        raise RuntimeError(f"devhost: module '{module_name}' defines {len(registers)} "
+                           "FunctionApp instances; the worker allows exactly one")
+    app = registers[0]
+
+    functions: Dict[str, FunctionInfo] = {}
+    for function in app.get_functions():
+        bindings = [json.loads(raw) for raw in function.get_raw_bindings()]
+        trigger = next((b for b in bindings if b.get("type", "").endswith("Trigger")), None)
+        if trigger is None:
+            log.warning("devhost: function %s has no trigger; skipped",
+                        function.get_function_name())
+            continue
+        user_function = function.get_user_function()
+        name = function.get_function_name()
+        functions[name] = FunctionInfo(
+            name=name, trigger=trigger, bindings=bindings, user_function=user_function,
+            is_async=inspect.iscoroutinefunction(user_function),
+            parameters=list(inspect.signature(user_function).parameters))
+        if trigger["type"] not in TRIGGER_TYPES:
+            log.warning("devhost: function %s has a %s trigger, which devhost does not "
+                        "drive; it will never run here", name, trigger["type"])
+    return LoadedApp(module=module, app=app, functions=functions)

@@ -1,0 +1,90 @@
+"""Timer-triggered functions on their NCRONTAB schedules.
+
+Disabled with ``DEVHOST_DISABLE_TIMERS=1`` (or ``timers=False`` / ``--no-timers``); a
+disabled timer function can still be run by hand through ``POST /admin/functions/<name>``.
+``runOnStartup`` functions run once when the host starts. Schedules written as
+``%SettingName%`` are resolved from the app settings, as the host does.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import json
+import logging
+from typing import TYPE_CHECKING, Dict, List, Optional
+
+from azure.functions import meta
+
+from .bindings import Invocation
+from .history import format_timestamp, utc_now
+from .loader import FunctionInfo
+from .ncrontab import NCrontab
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .host import DevHost
+
+log = logging.getLogger("devhost")
+
+
+class TimerTriggers:
+    def __init__(self, host: "DevHost", enabled: bool) -> None:
+        self.host = host
+        self.enabled = enabled
+        self._tasks: List[asyncio.Task] = []
+        self._last: Dict[str, _dt.datetime] = {}
+        self.schedules: Dict[str, NCrontab] = {}
+        for info in host.loaded.by_trigger("timerTrigger"):
+            schedule = str(info.trigger.get("schedule", ""))
+            if schedule.startswith("%") and schedule.endswith("%"):
+                schedule = host.settings.get(schedule.strip("%"), "")
+            self.schedules[info.name] = NCrontab(schedule)
+
+    def timer_datum(self, info: FunctionInfo, past_due: bool) -> meta.Datum:
+        now = utc_now()
+        schedule = self.schedules.get(info.name)
+        upcoming = schedule.next_after(now) if schedule else now
+        last = self._last.get(info.name, now)
+        return meta.Datum(json.dumps({
+            "Schedule": {"AdjustForDST": True},
+            "ScheduleStatus": {"Last": format_timestamp(last), "Next": format_timestamp(upcoming),
+                               "LastUpdated": format_timestamp(now)},
+            "IsPastDue": past_due}), "json")
+
+    def start(self) -> None:
+        if not self.schedules:
+            return
+        if not self.enabled:
+            log.info("devhost: timer triggers disabled (%s)", ", ".join(self.schedules))
+            return
+        loop = asyncio.get_running_loop()
+        for info in self.host.loaded.by_trigger("timerTrigger"):
+            self._tasks.append(loop.create_task(self._run_schedule(info)))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except BaseException:  # noqa: BLE001 - shutting down
+                pass
+        self._tasks.clear()
+
+    async def _fire(self, info: FunctionInfo) -> None:
+        try:
+            await self.host.invoker.invoke(info, Invocation(trigger=self.timer_datum(info, False)))
+        except Exception:  # noqa: BLE001 - the host logs and keeps the schedule
+            log.exception("devhost: timer function %s failed", info.name)
+        self._last[info.name] = utc_now()
+
+    async def _run_schedule(self, info: FunctionInfo) -> None:
+        schedule = self.schedules[info.name]
+        if info.trigger.get("runOnStartup"):
+            await self._fire(info)
+        while True:
+            due = schedule.next_after(utc_now())
+            await asyncio.sleep(max(0.0, (due - utc_now()).total_seconds()))
+            await self._fire(info)
+
+
+_ = Optional
