@@ -110,6 +110,9 @@ def load_app(app_dir: str, module_name: str = "function_app") -> LoadedApp:
         raise RuntimeError(f"devhost: module '{module_name}' defines {len(registers)} "
                            "FunctionApp instances; the worker allows exactly one")
     app = registers[0]
+    cached = _INDEXED.get(id(app))
+    if cached is not None and cached.app is app:
+        return cached
 
     functions: Dict[str, FunctionInfo] = {}
     for function in app.get_functions():
@@ -128,4 +131,11 @@ def load_app(app_dir: str, module_name: str = "function_app") -> LoadedApp:
         if trigger["type"] not in TRIGGER_TYPES:
             log.warning("devhost: function %s has a %s trigger, which devhost does not "
                         "drive; it will never run here", name, trigger["type"])
-    return LoadedApp(module=module, app=app, functions=functions)
+    loaded = LoadedApp(module=module, app=app, functions=functions)
+    _INDEXED[id(app)] = loaded
+    return loaded
+
+
+# get_functions() may run once per app object (it rejects "duplicate" names on a second
+# call), like the worker's single indexing per process: keep the index per app object.
+_INDEXED: Dict[int, LoadedApp] = {}

@@ -181,3 +181,20 @@ def http_open(req: func.HttpRequest) -> func.HttpResponse:
 
 
 _ = random
+
+
+@app.orchestration_trigger(context_name="context")
+def event_no_cancel(context: df.DurableOrchestrationContext):
+    seconds = context.get_input()["timeout_s"]
+    timer = context.create_timer(context.current_utc_datetime + datetime.timedelta(seconds=seconds))
+    event = context.wait_for_external_event("Approval")
+    winner = yield context.task_any([event, timer])
+    return "event" if winner == event else "timer"  # the timer is NOT cancelled
+
+
+@app.orchestration_trigger(context_name="context")
+def two_events_after_timer(context: df.DurableOrchestrationContext):
+    yield context.create_timer(context.current_utc_datetime + datetime.timedelta(milliseconds=300))
+    first = yield context.wait_for_external_event("E")
+    second = yield context.wait_for_external_event("E")
+    return [first, second]

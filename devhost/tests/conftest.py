@@ -1,0 +1,43 @@
+"""Fixtures for devhost's own tests.
+
+Async tests carry ``pytest.mark.asyncio`` explicitly (works with or without the root's
+``asyncio_mode = "auto"``). Every test starts the hosts it needs on free ports with an
+in-memory store and stops them.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, AsyncIterator, Callable, List
+
+import pytest
+
+from devhost import DevHost
+
+APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps")
+
+FUNCTION_KEY = "test-function-key"
+MASTER_KEY = "test-master-key"
+
+
+def app_dir(name: str) -> str:
+    return os.path.join(APPS, name)
+
+
+@pytest.fixture
+async def make_host() -> AsyncIterator[Callable[..., Any]]:
+    """``host = await make_host("basic", **DevHost kwargs)``; stopped after the test."""
+    started: List[DevHost] = []
+
+    async def make(app: str = "basic", **kwargs: Any) -> DevHost:
+        settings = {"DEVHOST_FUNCTION_KEY": FUNCTION_KEY, "DEVHOST_MASTER_KEY": MASTER_KEY}
+        settings.update(kwargs.pop("settings", {}))
+        kwargs.setdefault("store", ":memory:")
+        kwargs.setdefault("port", 0)
+        host = DevHost(app_dir=app_dir(app), settings=settings, **kwargs)
+        await host.start()
+        started.append(host)
+        return host
+
+    yield make
+    for host in started:
+        await host.stop()
