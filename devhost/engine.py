@@ -17,6 +17,7 @@ All methods run on the host's worker event loop thread.
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as _dt
 import json
 import logging
@@ -112,6 +113,8 @@ class DurableEngine:
         self._warned: Set[tuple] = set()
         self._stopping = False
         self.episode_count = 0
+        # (whole episode seconds, seconds inside the orchestrator call) for bench_episode.py
+        self.episode_timings: "collections.deque[tuple]" = collections.deque(maxlen=10000)
 
     # -- lifecycle --------------------------------------------------------------------
     def recover(self) -> None:
@@ -399,6 +402,8 @@ class DurableEngine:
         return OrchestratorAnswer(state)
 
     async def _orchestrator_episode(self, row: InstanceRow, messages: list) -> None:
+        episode_started = time.perf_counter()
+        sdk_seconds = 0.0
         instance_id = row.instance_id
         info = self.app.orchestrator(row.name)
         past = self.store.get_history(instance_id)
@@ -427,7 +432,10 @@ class DurableEngine:
                 "maximumShortTimerDuration": "6.00:00:00",
                 "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
             }
-            answer = await self._invoke_orchestrator(info, json.dumps(context), instance_id)
+            context_json = json.dumps(context)
+            sdk_started = time.perf_counter()
+            answer = await self._invoke_orchestrator(info, context_json, instance_id)
+            sdk_seconds = time.perf_counter() - sdk_started
         self.episode_count += 1
         outcome = replay_episode(history=context_history, answer=answer,
                                  orchestrator_name=row.name, execution_id=row.execution_id,
@@ -554,6 +562,7 @@ class DurableEngine:
         if new_execution is not None:
             self._dirty.add(instance_id)
         self._notify_changed(instance_id)
+        self.episode_timings.append((time.perf_counter() - episode_started, sdk_seconds))
 
     # -- activities -------------------------------------------------------------------
     def _dispatch_activity(self, item: WorkItem) -> None:
