@@ -135,11 +135,14 @@ class UnsupportedBinding(Exception):
 
 
 class Invoker:
-    def __init__(self, loop: asyncio.AbstractEventLoop, executor, app_dir: str) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, executor, app_dir: str,
+                 input_provider=None) -> None:
         self._loop = loop
         self._executor = executor
         self._app_dir = app_dir
         self._registry = func.get_binding_registry()
+        # binding dict -> Datum for input bindings the host supplies (durableClient)
+        self._input_provider = input_provider
 
     def _converter(self, binding_type: str):
         converter = self._registry.get(binding_type)
@@ -162,9 +165,11 @@ class Invoker:
                     invocation.trigger, trigger_metadata=invocation.trigger_metadata)
             elif direction == "OUT":
                 outs[name] = kwargs[name] = _Out()
-            elif name in invocation.inputs:
+            elif name in invocation.inputs or (
+                    self._input_provider and self._input_provider(binding) is not None):
+                datum = invocation.inputs.get(name) or self._input_provider(binding)
                 kwargs[name] = self._converter(binding_type).decode(
-                    invocation.inputs[name], trigger_metadata=invocation.trigger_metadata)
+                    datum, trigger_metadata=invocation.trigger_metadata)
             else:
                 raise UnsupportedBinding(
                     f"function '{info.name}': devhost cannot provide the '{binding_type}' "

@@ -28,7 +28,7 @@ from .eventgrid import EventGridWebhook
 from .faults import FaultPlan
 from .http_triggers import HttpTriggers
 from .loader import LoadedApp, load_app
-from .management_api import ManagementApi
+from .management_api import ManagementApi, client_binding
 from .replay import compact_json
 from .store import Store
 from .timer_triggers import TimerTriggers
@@ -140,7 +140,8 @@ class DevHost:
                                                                   "DEVHOST_FAULTS")))
         self.loaded = load_app(self.app_dir, self.module)
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="devhost-sync")
-        self.invoker = Invoker(loop, self._executor, self.app_dir)
+        self.invoker = Invoker(loop, self._executor, self.app_dir,
+                               input_provider=self._host_input)
         self.store = Store(self.store_path)
         self.engine = DurableEngine(store=self.store, app=self.loaded, invoker=self.invoker,
                                     loop=loop, faults=fault_plan,
@@ -177,6 +178,14 @@ class DevHost:
         self._timer_triggers.start()
         log.info("devhost: %d function(s) loaded from %s/%s.py, listening on %s",
                  len(self.loaded.functions), self.app_dir, self.module, self.base_url)
+
+    def _host_input(self, binding: dict):
+        """Datums for input bindings the host provides: the durableClient JSON string."""
+        if binding.get("type") == "durableClient":
+            from azure.functions import meta
+            return meta.Datum(client_binding(self, binding.get("taskHub"),
+                                             binding.get("connectionName")), "string")
+        return None
 
     async def _stop(self) -> None:
         if self._timer_triggers is not None:

@@ -115,6 +115,9 @@ def load_app(app_dir: str, module_name: str = "function_app") -> LoadedApp:
         return cached
 
     functions: Dict[str, FunctionInfo] = {}
+    # get_functions() remembers names it has seen and rejects them on a second call (e.g.
+    # when the app's own tests indexed it already): start from a clean slate.
+    app.functions_bindings = None
     for function in app.get_functions():
         bindings = [json.loads(raw) for raw in function.get_raw_bindings()]
         trigger = next((b for b in bindings if b.get("type", "").endswith("Trigger")), None)

@@ -11,6 +11,7 @@ import asyncio
 import datetime as _dt
 import json
 import logging
+import os
 from typing import TYPE_CHECKING, Dict, List, Optional
 
 from azure.functions import meta
@@ -36,7 +37,13 @@ class TimerTriggers:
         for info in host.loaded.by_trigger("timerTrigger"):
             schedule = str(info.trigger.get("schedule", ""))
             if schedule.startswith("%") and schedule.endswith("%"):
-                schedule = host.settings.get(schedule.strip("%"), "")
+                setting_name = schedule.strip("%")
+                schedule = host.settings.get(setting_name) or os.environ.get(setting_name, "")
+                if not schedule:
+                    # the real host refuses to start the function; devhost skips it loudly
+                    log.warning("devhost: timer function %s: setting %s is not defined; the "
+                                "function will not run on a schedule", info.name, setting_name)
+                    continue
             self.schedules[info.name] = NCrontab(schedule)
 
     def timer_datum(self, info: FunctionInfo, past_due: bool) -> meta.Datum:
@@ -58,7 +65,8 @@ class TimerTriggers:
             return
         loop = asyncio.get_running_loop()
         for info in self.host.loaded.by_trigger("timerTrigger"):
-            self._tasks.append(loop.create_task(self._run_schedule(info)))
+            if info.name in self.schedules:
+                self._tasks.append(loop.create_task(self._run_schedule(info)))
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -111,3 +111,11 @@ async def test_fault_duplicate_delivery_and_delay(make_host):
     status = await host.wait_for_completion(iid, timeout=5)
     assert loop.time() - started >= 0.3
     assert runs["k-dup"] == 2 and status["output"] == 1  # second delivery discarded
+
+
+async def test_event_grid_function_with_durable_client(make_host):
+    host = await make_host("eventgrid", module="eg_app", timers=False)
+    event = dict(EG_EVENT, id="dc1", data={"key": "k-eg"})
+    assert (await post(host, "start_from_event", [event]))[0] == 202
+    status = await host.wait_for_completion("from-dc1", timeout=5)
+    assert status["runtimeStatus"] == "Completed" and status["output"] == 1

@@ -44,3 +44,9 @@ def once(context: df.DurableOrchestrationContext):
 
 
 _ = (json, os)
+
+
+@app.event_grid_trigger(arg_name="event")
+@app.durable_client_input(client_name="client")
+async def start_from_event(event: func.EventGridEvent, client: df.DurableOrchestrationClient):
+    await client.start_new("once", f"from-{event.id}", event.get_json()["key"])
