@@ -30,8 +30,6 @@ data "aws_iam_policy_document" "lambda_base" {
 
   statement {
     sid = "Tracing"
-    #checkov:skip=CKV_AWS_111:X-Ray write APIs do not support resource-level permissions.
-    #checkov:skip=CKV_AWS_356:Same: X-Ray segment APIs only accept "*".
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]
   }
@@ -111,8 +109,6 @@ data "aws_iam_policy_document" "relay_stream" {
 
   statement {
     sid = "ListStreams"
-    #checkov:skip=CKV_AWS_111:dynamodb:ListStreams has no resource-level permissions.
-    #checkov:skip=CKV_AWS_356:Same: ListStreams only accepts "*".
     actions   = ["dynamodb:ListStreams"]
     resources = ["*"]
   }

@@ -17,7 +17,6 @@ resource "azurerm_cosmosdb_account" "main" {
   #checkov:skip=CKV_AZURE_99:IP/VNet filtering needs a VNet-integrated Function App (not deployed by this baseline); local (key) auth is disabled so every request needs an Entra token with a data-plane role.
   #checkov:skip=CKV_AZURE_101:Public network access stays on for the same reason as CKV_AZURE_99.
   #checkov:skip=CKV_AZURE_100:Customer-managed keys are a compliance choice; service-managed encryption at rest is used.
-  #checkov:skip=CKV_AZURE_140:Local (key) authentication IS disabled via local_authentication_disabled; the check looks for the 5.x argument name.
   name                               = local.cosmos_account_name
   resource_group_name                = azurerm_resource_group.main.name
   location                           = azurerm_resource_group.main.location

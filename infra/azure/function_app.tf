@@ -12,11 +12,11 @@
 locals {
   package_url = var.function_package_blob == "" ? "" : "${azurerm_storage_account.durable.primary_blob_endpoint}${azurerm_storage_container.releases.name}/${var.function_package_blob}"
 
-  # Every setting the app reads (ordersaga/config.py, host.json). Local-only settings
-  # (COSMOS_KEY, EVENTGRID_TOPIC_KEY, COSMOS_VERIFY_TLS, ...) are deliberately absent:
-  # without the keys the app uses DefaultAzureCredential. tests/infra compares these names
-  # with local.settings.example.json.
-  # The app's own defaults (ordersaga/config.py), written out so the deployed values are visible.
+  # app_settings = every setting the app reads (ordersaga/config.py, host.json), in three maps.
+  # Local-only settings (COSMOS_KEY, EVENTGRID_TOPIC_KEY, COSMOS_VERIFY_TLS, ...) are
+  # deliberately absent. tests/infra compares the names with local.settings.example.json.
+
+  # Tuning: the app's own defaults (ordersaga/config.py), written out so deployed values are visible.
   tuning_defaults = {
     INBOX_TTL_SECONDS                 = "604800"
     COSMOS_CONFLICT_MAX_ATTEMPTS      = "25"
@@ -37,7 +37,9 @@ locals {
     SWEEPER_SCHEDULE                  = "0 */5 * * * *"
   }
 
-  app_settings = merge(local.tuning_defaults, var.app_setting_overrides, {
+  # Where things are: storage, Cosmos DB, Event Grid. No COSMOS_KEY / EVENTGRID_TOPIC_KEY:
+  # the app falls back to DefaultAzureCredential (its managed identity).
+  wiring_settings = {
     AzureWebJobsStorage__accountName = azurerm_storage_account.durable.name
     DURABLE_TASK_HUB                 = var.durable_task_hub
 
@@ -50,12 +52,17 @@ locals {
 
     EVENTGRID_TOPIC_ENDPOINT = azurerm_eventgrid_topic.to_aws.endpoint
 
-    # Telemetry with the app's identity (Monitoring Metrics Publisher), the key is disabled.
+    # Telemetry with the app's identity (Monitoring Metrics Publisher); the ingestion key is disabled.
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "Authorization=AAD"
-    }, local.package_url == "" ? {} : {
-    WEBSITE_RUN_FROM_PACKAGE                    = local.package_url
+  }
+
+  # Run from the uploaded zip, fetched with the system-assigned identity (Storage Blob Data Owner).
+  package_settings = local.package_url == "" ? {} : {
+    WEBSITE_RUN_FROM_PACKAGE                     = local.package_url
     WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID = "SystemAssigned"
-  })
+  }
+
+  app_settings = merge(local.tuning_defaults, var.app_setting_overrides, local.wiring_settings, local.package_settings)
 }
 
 resource "azurerm_service_plan" "main" {
@@ -72,10 +79,6 @@ resource "azurerm_service_plan" "main" {
 
 resource "azurerm_linux_function_app" "main" {
   #checkov:skip=CKV_AZURE_221:The HTTP API (POST /api/orders ...) is public by design; it is protected by function/admin keys.
-  #checkov:skip=CKV_AZURE_56:App Service Authentication would also gate the Event Grid trigger's system endpoint; callers authenticate with function keys.
-  #checkov:skip=CKV_AZURE_70:https_only is set to true; the check does not recognise it on azurerm_linux_function_app in every version.
-  #checkov:skip=CKV_AZURE_159:HTTP/2 is irrelevant to the JSON API and Event Grid deliveries.
-  #checkov:skip=CKV_AZURE_167:Client certificates would break Event Grid webhook delivery to the trigger.
   name                          = local.function_app_name
   resource_group_name           = azurerm_resource_group.main.name
   location                      = azurerm_resource_group.main.location

@@ -22,12 +22,10 @@ resource "azurerm_resource_group" "main" {
 # used anywhere, so shared-key access is switched off.
 resource "azurerm_storage_account" "durable" {
   #checkov:skip=CKV_AZURE_33:Queue service logging: diagnostics go to Log Analytics through azurerm_monitor_diagnostic_setting instead of classic storage analytics.
-  #checkov:skip=CKV_AZURE_35:Default network action Deny needs VNet integration of the Function App and private endpoints for Event Grid dead-lettering; out of scope for this baseline (no VNet is deployed).
-  #checkov:skip=CKV_AZURE_59:Public network access stays on for the same reason as CKV_AZURE_35; all access is Entra-authenticated because shared keys are disabled.
+  #checkov:skip=CKV_AZURE_59:Public network access stays on because no VNet/private endpoints are deployed (see CKV2_AZURE_33); all access is Entra-authenticated because shared keys are disabled.
   #checkov:skip=CKV2_AZURE_33:Private endpoints need a VNet, which this baseline does not deploy.
   #checkov:skip=CKV2_AZURE_1:Customer-managed keys are a compliance choice; Microsoft-managed encryption at rest is used.
-  #checkov:skip=CKV_AZURE_206:Replication is a variable-free choice here: ZRS protects against zone loss; geo-replication of a task hub is not useful without a paired Function App.
-  #checkov:skip=CKV2_AZURE_41:No SAS tokens are issued (shared keys are disabled), so a SAS expiration policy has nothing to govern.
+  #checkov:skip=CKV_AZURE_206:ZRS (zone-redundant) is used; geo-replication of a task hub is of no use without a second Function App in the paired region.
   name                            = local.storage_account_name
   resource_group_name             = azurerm_resource_group.main.name
   location                        = azurerm_resource_group.main.location
