@@ -84,7 +84,7 @@ def _commit(backend: Backend, plan: Plan) -> set[str] | None:
         if not dynamo.is_transaction_cancelled(error):
             raise
         codes = dynamo.cancellation_codes(error)
-        failed = {role for role, code in zip(plan.roles, codes, strict=False) if code == dynamo.CONDITION_FAILED}
+        failed = {role for role, code in zip(plan.roles, codes, strict=True) if code == dynamo.CONDITION_FAILED}
         if dynamo.TRANSACTION_CONFLICT in codes or not failed:
             failed.add("conflict")
         return failed

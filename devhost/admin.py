@@ -23,7 +23,7 @@ log = logging.getLogger("devhost")
 
 
 class AdminApi:
-    def __init__(self, host: "DevHost") -> None:
+    def __init__(self, host: DevHost) -> None:
         self.host = host
 
     def register(self, app: web.Application) -> None:
@@ -57,5 +57,5 @@ class AdminApi:
     async def _run(self, info, datum) -> None:
         try:
             await self.host.invoker.invoke(info, Invocation(trigger=datum))
-        except Exception:  # noqa: BLE001 - logged like the host does
+        except Exception:
             log.exception("devhost: %s failed (admin invocation)", info.name)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 from aiohttp import web
 
@@ -27,7 +27,7 @@ class Keys:
     anonymous: bool
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, str], anonymous: bool) -> "Keys":
+    def from_settings(cls, settings: Mapping[str, str], anonymous: bool) -> Keys:
         master = settings.get("DEVHOST_MASTER_KEY") or secrets.token_urlsafe(24)
         return cls(function_key=settings.get("DEVHOST_FUNCTION_KEY") or secrets.token_urlsafe(24),
                    master_key=master,
@@ -35,11 +35,11 @@ class Keys:
                    anonymous=anonymous)
 
 
-def presented_key(request: web.Request) -> Optional[str]:
+def presented_key(request: web.Request) -> str | None:
     return request.headers.get("x-functions-key") or request.query.get("code")
 
 
-def _matches(given: Optional[str], expected: str) -> bool:
+def _matches(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 

@@ -25,10 +25,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import azure.functions as func  # noqa: E402
+import azure.functions as func
 
-from devhost import DevHost  # noqa: E402
-from devhost.history import EventType  # noqa: E402
+from devhost import DevHost
+from devhost.history import EventType
 
 APP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "apps", "basic")
 
@@ -73,7 +73,7 @@ async def main() -> None:
         await host.wait_for_completion(iid, timeout=60)
         host.engine.episode_timings.clear()
         instance_ids = []
-        for run in range(args.runs):
+        for _run in range(args.runs):
             iid = await host.start_orchestration("sequence", {"cities": cities})
             await host.wait_for_completion(iid, timeout=60)
             instance_ids.append(iid)
@@ -85,7 +85,7 @@ async def main() -> None:
 
     episode_ms = [t[0] * 1000 for t in timings]
     inside_ms = [t[1] * 1000 for t in timings]
-    overhead_ms = [e - i for e, i in zip(episode_ms, inside_ms)]
+    overhead_ms = [e - i for e, i in zip(episode_ms, inside_ms, strict=True)]
     sdk_ms = [s * 1000 for s in sdk_standalone]
     print(f"episodes measured: {len(timings)} ({args.runs} runs x {args.activities + 1}, "
           f"histories up to {4 * args.activities + 4} events)")

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 import azure.functions as func
 from azure.functions import meta
@@ -54,7 +54,7 @@ class _TraceContext(func._abc.TraceContext):
         return self._trace_parent
 
     @property
-    def attributes(self) -> Dict[str, str]:
+    def attributes(self) -> dict[str, str]:
         return {}
 
 
@@ -114,18 +114,18 @@ class Invocation:
     """What devhost hands to a function: the trigger datum and extra input datums."""
 
     trigger: meta.Datum
-    inputs: Dict[str, meta.Datum] = field(default_factory=dict)
-    trigger_metadata: Dict[str, Any] = field(default_factory=dict)
-    instance_id: Optional[str] = None  # for log lines
+    inputs: dict[str, meta.Datum] = field(default_factory=dict)
+    trigger_metadata: dict[str, Any] = field(default_factory=dict)
+    instance_id: str | None = None  # for log lines
     trace_parent: str = ""
     trace_state: str = ""
 
 
 @dataclass
 class InvocationResult:
-    return_datum: Optional[meta.Datum]
+    return_datum: meta.Datum | None
     raw_return: Any
-    outputs: Dict[str, Any]
+    outputs: dict[str, Any]
     invocation_id: str
     duration_ms: float
 
@@ -152,8 +152,8 @@ class Invoker:
 
     def _build_arguments(self, info: FunctionInfo, invocation: Invocation,
                          invocation_id: str) -> tuple:
-        kwargs: Dict[str, Any] = {}
-        outs: Dict[str, _Out] = {}
+        kwargs: dict[str, Any] = {}
+        outs: dict[str, _Out] = {}
         for binding in info.bindings:
             name = binding.get("name")
             if name == "$return":
@@ -179,7 +179,7 @@ class Invoker:
                                          invocation.trace_parent, invocation.trace_state)
         return kwargs, outs
 
-    def _encode_return(self, info: FunctionInfo, value: Any) -> Optional[meta.Datum]:
+    def _encode_return(self, info: FunctionInfo, value: Any) -> meta.Datum | None:
         return_binding = next((b for b in info.bindings if b.get("name") == "$return"), None)
         if return_binding is not None:
             if value is None:
@@ -191,7 +191,7 @@ class Invoker:
         return None
 
     async def invoke(self, info: FunctionInfo, invocation: Invocation,
-                     override: Optional[Any] = None) -> InvocationResult:
+                     override: Any | None = None) -> InvocationResult:
         """Run one invocation; exceptions raised by user code propagate unchanged.
 
         ``override`` (activity_overrides) replaces the user function body: it receives the

@@ -11,13 +11,12 @@ import logging
 import signal
 import sys
 import threading
-from typing import List, Optional
 
 from .host import DevHost
 from .worker_loop import worker_loop
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
     parser.add_argument("--app-dir", default=".", help="function app directory (put on sys.path)")
     parser.add_argument("--app", default="function_app", help="module that defines the app")
@@ -33,7 +32,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

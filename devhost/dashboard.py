@@ -27,7 +27,7 @@ def _e(value) -> str:
 
 
 class Dashboard:
-    def __init__(self, host: "DevHost") -> None:
+    def __init__(self, host: DevHost) -> None:
         self.host = host
 
     def register(self, app: web.Application) -> None:

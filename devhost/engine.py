@@ -18,20 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import datetime as _dt
 import json
 import logging
 import time
 import traceback
 import uuid
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from azure.functions import meta
 
 from . import history as h
 from .bindings import Invocation, Invoker
 from .faults import FaultPlan
-from .history import EventType, TERMINAL_STATUSES, utc_now
+from .history import TERMINAL_STATUSES, EventType, utc_now
 from .loader import FunctionInfo, LoadedApp
 from .replay import OrchestratorAnswer, compact_json, input_token_text, replay_episode
 from .status import json_or_raw, status_payload
@@ -98,23 +98,23 @@ def dotnet_exception_details(message: str, error: BaseException) -> str:
 class DurableEngine:
     def __init__(self, *, store: Store, app: LoadedApp, invoker: Invoker,
                  loop: asyncio.AbstractEventLoop, faults: FaultPlan,
-                 activity_overrides: Optional[Dict[str, Callable]] = None) -> None:
+                 activity_overrides: dict[str, Callable] | None = None) -> None:
         self.store = store
         self.app = app
         self.invoker = invoker
         self.loop = loop
         self.faults = faults
         self.activity_overrides = {k.lower(): v for k, v in (activity_overrides or {}).items()}
-        self._running: Set[str] = set()
-        self._dirty: Set[str] = set()
-        self._tasks: Set[asyncio.Task] = set()
-        self._timer_handles: Set[asyncio.TimerHandle] = set()
-        self._changed: Dict[str, asyncio.Event] = {}
-        self._warned: Set[tuple] = set()
+        self._running: set[str] = set()
+        self._dirty: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._timer_handles: set[asyncio.TimerHandle] = set()
+        self._changed: dict[str, asyncio.Event] = {}
+        self._warned: set[tuple] = set()
         self._stopping = False
         self.episode_count = 0
         # (whole episode seconds, seconds inside the orchestrator call) for bench_episode.py
-        self.episode_timings: "collections.deque[tuple]" = collections.deque(maxlen=10000)
+        self.episode_timings: collections.deque[tuple] = collections.deque(maxlen=10000)
 
     # -- lifecycle --------------------------------------------------------------------
     def recover(self) -> None:
@@ -174,7 +174,7 @@ class DurableEngine:
                     progressed = await self._run_episode(instance_id)
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001 - a host bug must not kill the loop
+                except Exception:
                     log.exception("devhost: episode of %s failed inside devhost", instance_id)
                     progressed = False
                 if instance_id in self._dirty:
@@ -190,21 +190,22 @@ class DurableEngine:
             event.set()
 
     # -- client operations ------------------------------------------------------------
-    def start_new(self, name: str, instance_id: Optional[str], input_text: Optional[str]
+    def start_new(self, name: str, instance_id: str | None, input_text: str | None
                   ) -> str:
         info = self.app.orchestrator(name)
         if info is None:
+            known = sorted(f.durable_name for f in self.app.by_trigger("orchestrationTrigger"))
             raise UnknownOrchestrator(
                 f"The function '{name}' doesn't exist, is disabled, or is not an "
                 "orchestrator function. Additional info: the following are the known "
-                f"orchestrator functions: {', '.join(sorted(f.durable_name for f in self.app.by_trigger('orchestrationTrigger')))}")
+                f"orchestrator functions: {', '.join(known)}")
         instance_id = instance_id or uuid.uuid4().hex
         self._create_instance(instance_id, name, input_text)
         self._wake(instance_id)
         return instance_id
 
-    def _create_instance(self, instance_id: str, name: str, input_text: Optional[str],
-                         parent: Optional[dict] = None, tx=None) -> List[NewMessage]:
+    def _create_instance(self, instance_id: str, name: str, input_text: str | None,
+                         parent: dict | None = None, tx=None) -> list[NewMessage]:
         now = utc_now()
         execution_id = uuid.uuid4().hex
         row = InstanceRow(
@@ -242,16 +243,16 @@ class DurableEngine:
         self._wake(instance_id)
         return "accepted"
 
-    def raise_event(self, instance_id: str, name: str, input_text: Optional[str]) -> str:
+    def raise_event(self, instance_id: str, name: str, input_text: str | None) -> str:
         return self._post(instance_id, h.event_raised(utc_now(), name, input_text))
 
-    def terminate(self, instance_id: str, reason: Optional[str]) -> str:
+    def terminate(self, instance_id: str, reason: str | None) -> str:
         return self._post(instance_id, h.execution_terminated(utc_now(), reason))
 
-    def suspend(self, instance_id: str, reason: Optional[str]) -> str:
+    def suspend(self, instance_id: str, reason: str | None) -> str:
         return self._post(instance_id, h.execution_suspended(utc_now(), reason))
 
-    def resume(self, instance_id: str, reason: Optional[str]) -> str:
+    def resume(self, instance_id: str, reason: str | None) -> str:
         return self._post(instance_id, h.execution_resumed(utc_now(), reason))
 
     def purge(self, instance_id: str) -> int:
@@ -261,8 +262,8 @@ class DurableEngine:
             self.store.delete_instance(tx, instance_id)
         return 1
 
-    def purge_by(self, *, created_from: float, created_to: Optional[float],
-                 statuses: Optional[List[str]]) -> int:
+    def purge_by(self, *, created_from: float, created_to: float | None,
+                 statuses: list[str] | None) -> int:
         rows = self.store.query_instances(statuses=statuses, created_from=created_from,
                                           created_to=created_to)
         with self.store.transaction() as tx:
@@ -271,7 +272,7 @@ class DurableEngine:
         return len(rows)
 
     def status(self, instance_id: str, *, show_history: bool = False,
-               show_history_output: bool = False, show_input: bool = True) -> Optional[dict]:
+               show_history_output: bool = False, show_input: bool = True) -> dict | None:
         row = self.store.get_instance(instance_id)
         if row is None:
             return None
@@ -280,7 +281,7 @@ class DurableEngine:
                               show_history_output=show_history_output)
 
     def query(self, *, statuses=None, created_from=None, created_to=None, prefix=None,
-              top=None, show_input: bool = True) -> List[dict]:
+              top=None, show_input: bool = True) -> list[dict]:
         rows = self.store.query_instances(statuses=statuses, created_from=created_from,
                                           created_to=created_to, prefix=prefix, limit=top)
         return [status_payload(r, show_input=show_input) for r in rows]
@@ -299,7 +300,7 @@ class DurableEngine:
                                    f"{timeout}s; last status: {json.dumps(current)}")
             try:
                 await asyncio.wait_for(event.wait(), min(remaining, 0.5))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     # -- episodes ---------------------------------------------------------------------
@@ -462,9 +463,9 @@ class DurableEngine:
 
         # -- build everything this episode writes ------------------------------------
         events = [new_events[0]] + [dict(m.event, IsPlayed=True) for m in messages]
-        work_items: List[NewWorkItem] = []
-        new_messages: List[NewMessage] = []
-        children: List[tuple] = []
+        work_items: list[NewWorkItem] = []
+        new_messages: list[NewMessage] = []
+        children: list[tuple] = []
         for decision in outcome.decisions:
             if decision.kind == "task":
                 events.append(h.task_scheduled(now, decision.sequence, decision.name))
@@ -485,11 +486,11 @@ class DurableEngine:
                                                    task_schedule_id=decision.sequence,
                                                    instance_id=instance_id,
                                                    execution_id=row.execution_id)))
-        changes: Dict[str, Any] = {"last_updated_time": now.timestamp()}
+        changes: dict[str, Any] = {"last_updated_time": now.timestamp()}
         if outcome.custom_status_set:
             changes["custom_status"] = compact_json(outcome.custom_status)
         completion = outcome.completion
-        new_execution: Optional[tuple] = None
+        new_execution: tuple | None = None
         if completion is None:
             changes["status"] = "Running"
         elif completion.status == "ContinuedAsNew":
@@ -549,7 +550,7 @@ class DurableEngine:
                                                         now.timestamp(), new_execution[0])])
 
         # -- after commit: start the work -------------------------------------------
-        for work_item_id, item in zip(work_item_ids, work_items):
+        for work_item_id, item in zip(work_item_ids, work_items, strict=True):
             self._dispatch_activity(WorkItem(work_item_id, item.instance_id, item.execution_id,
                                              item.task_scheduled_id, item.name, item.input))
         for message in new_messages:
@@ -624,7 +625,7 @@ class DurableEngine:
         return h.task_completed(now_factory(), item.task_scheduled_id, text)
 
     # -- introspection ----------------------------------------------------------------
-    def history(self, instance_id: str) -> List[dict]:
+    def history(self, instance_id: str) -> list[dict]:
         return self.store.get_history(instance_id)
 
     def instance_ids(self) -> Iterable[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from azure.functions import meta
@@ -30,7 +30,7 @@ PATH = "/runtime/webhooks/eventgrid"
 
 
 class EventGridWebhook:
-    def __init__(self, host: "DevHost") -> None:
+    def __init__(self, host: DevHost) -> None:
         self.host = host
 
     def register(self, app: web.Application) -> None:
@@ -68,7 +68,7 @@ class EventGridWebhook:
                 data = json.loads(data)
             code = (data or {}).get("validationCode")
             return web.json_response({"validationResponse": code})
-        events: List[dict] = body if isinstance(body, list) else [body]
+        events: list[dict] = body if isinstance(body, list) else [body]
         results = await asyncio.gather(*(self._invoke(info, e) for e in events),
                                        return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]

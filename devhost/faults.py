@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any
 
 log = logging.getLogger("devhost")
 
@@ -43,8 +43,8 @@ class ActivityFaults:
 
 
 class FaultPlan:
-    def __init__(self, plan: Optional[Dict[str, Any]] = None) -> None:
-        self._activities: Dict[str, ActivityFaults] = {}
+    def __init__(self, plan: dict[str, Any] | None = None) -> None:
+        self._activities: dict[str, ActivityFaults] = {}
         for name, spec in ((plan or {}).get("activities") or {}).items():
             unknown = set(spec) - {"crash_after", "duplicate", "delay_s"}
             if unknown:
@@ -58,7 +58,7 @@ class FaultPlan:
                         {k: v.__dict__ for k, v in self._activities.items()})
 
     @classmethod
-    def from_setting(cls, text: Optional[str]) -> "FaultPlan":
+    def from_setting(cls, text: str | None) -> FaultPlan:
         return cls(json.loads(text) if text else None)
 
     def for_activity(self, name: str) -> ActivityFaults:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from enum import IntEnum
-from typing import Any, Optional
+from typing import Any
 
 
 class EventType(IntEnum):
@@ -69,12 +69,12 @@ MESSAGE_EVENT_TYPES = frozenset({
 
 
 def utc_now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 def format_timestamp(moment: _dt.datetime) -> str:
     """ISO-8601 UTC with up to 7 fraction digits, trailing zeros dropped (Newtonsoft style)."""
-    moment = moment.astimezone(_dt.timezone.utc)
+    moment = moment.astimezone(_dt.UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
         text += "." + f"{moment.microsecond:06d}".rstrip("0")
@@ -83,7 +83,7 @@ def format_timestamp(moment: _dt.datetime) -> str:
 
 def format_status_time(moment: _dt.datetime) -> str:
     """Times of the status API: no fraction ("s" format) plus Z."""
-    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_timestamp(text: str) -> _dt.datetime:
@@ -103,8 +103,8 @@ def parse_timestamp(text: str) -> _dt.datetime:
         value = f"{head}.{(digits + '000000')[:6]}{tail}"
     moment = _dt.datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.timezone.utc)
-    return moment.astimezone(_dt.timezone.utc)
+        moment = moment.replace(tzinfo=_dt.UTC)
+    return moment.astimezone(_dt.UTC)
 
 
 def _event(event_type: EventType, moment: _dt.datetime, event_id: int = -1,
@@ -124,8 +124,8 @@ def orchestrator_completed(moment: _dt.datetime) -> dict:
 
 
 def execution_started(moment: _dt.datetime, *, instance_id: str, execution_id: str,
-                      name: str, input_text: Optional[str],
-                      parent: Optional[dict] = None, generation: int = 0) -> dict:
+                      name: str, input_text: str | None,
+                      parent: dict | None = None, generation: int = 0) -> dict:
     return _event(
         EventType.ExecutionStarted, moment,
         OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
@@ -141,26 +141,26 @@ def parent_instance(*, name: str, task_schedule_id: int, instance_id: str,
 
 
 def execution_completed(moment: _dt.datetime, event_id: int, status: OrchestrationStatus,
-                        result: Optional[str]) -> dict:
+                        result: str | None) -> dict:
     return _event(EventType.ExecutionCompleted, moment, event_id,
                   OrchestrationStatus=int(status), Result=result, FailureDetails=None)
 
 
-def continue_as_new(moment: _dt.datetime, event_id: int, result: Optional[str]) -> dict:
+def continue_as_new(moment: _dt.datetime, event_id: int, result: str | None) -> dict:
     return _event(EventType.ContinueAsNew, moment, event_id,
                   OrchestrationStatus=int(OrchestrationStatus.ContinuedAsNew), Result=result,
                   FailureDetails=None)
 
 
-def execution_terminated(moment: _dt.datetime, reason: Optional[str]) -> dict:
+def execution_terminated(moment: _dt.datetime, reason: str | None) -> dict:
     return _event(EventType.ExecutionTerminated, moment, Input=reason)
 
 
-def execution_suspended(moment: _dt.datetime, reason: Optional[str]) -> dict:
+def execution_suspended(moment: _dt.datetime, reason: str | None) -> dict:
     return _event(EventType.ExecutionSuspended, moment, Reason=reason)
 
 
-def execution_resumed(moment: _dt.datetime, reason: Optional[str]) -> dict:
+def execution_resumed(moment: _dt.datetime, reason: str | None) -> dict:
     return _event(EventType.ExecutionResumed, moment, Reason=reason)
 
 
@@ -170,13 +170,13 @@ def task_scheduled(moment: _dt.datetime, event_id: int, name: str) -> dict:
                   Input=None, ParentTraceContext=None)
 
 
-def task_completed(moment: _dt.datetime, task_scheduled_id: int, result: Optional[str]) -> dict:
+def task_completed(moment: _dt.datetime, task_scheduled_id: int, result: str | None) -> dict:
     return _event(EventType.TaskCompleted, moment, TaskScheduledId=task_scheduled_id,
                   Result=result)
 
 
 def task_failed(moment: _dt.datetime, task_scheduled_id: int, reason: str,
-                details: Optional[str]) -> dict:
+                details: str | None) -> dict:
     return _event(EventType.TaskFailed, moment, TaskScheduledId=task_scheduled_id,
                   Reason=reason, Details=details, FailureDetails=None)
 
@@ -188,13 +188,13 @@ def sub_orchestration_created(moment: _dt.datetime, event_id: int, name: str,
 
 
 def sub_orchestration_completed(moment: _dt.datetime, task_scheduled_id: int,
-                                result: Optional[str]) -> dict:
+                                result: str | None) -> dict:
     return _event(EventType.SubOrchestrationInstanceCompleted, moment,
                   TaskScheduledId=task_scheduled_id, Result=result)
 
 
 def sub_orchestration_failed(moment: _dt.datetime, task_scheduled_id: int, reason: str,
-                             details: Optional[str]) -> dict:
+                             details: str | None) -> dict:
     return _event(EventType.SubOrchestrationInstanceFailed, moment,
                   TaskScheduledId=task_scheduled_id, Reason=reason, Details=details,
                   FailureDetails=None)
@@ -209,7 +209,7 @@ def timer_fired(moment: _dt.datetime, timer_id: int, fire_at: _dt.datetime) -> d
                   FireAt=format_timestamp(fire_at))
 
 
-def event_raised(moment: _dt.datetime, name: str, input_text: Optional[str]) -> dict:
+def event_raised(moment: _dt.datetime, name: str, input_text: str | None) -> dict:
     return _event(EventType.EventRaised, moment, Name=name, Input=input_text,
                   ParentTraceContext=None)
 

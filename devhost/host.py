@@ -13,8 +13,9 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -39,10 +40,10 @@ log = logging.getLogger("devhost")
 
 class DevHost:
     def __init__(self, app_dir: str = ".", module: str = "function_app", port: int = 7071,
-                 store: Optional[str] = None, settings: Optional[Mapping[str, str]] = None,
-                 anonymous: bool = False, faults: Optional[Dict[str, Any]] = None,
-                 activity_overrides: Optional[Dict[str, Callable]] = None,
-                 host: str = "127.0.0.1", timers: Optional[bool] = None) -> None:
+                 store: str | None = None, settings: Mapping[str, str] | None = None,
+                 anonymous: bool = False, faults: dict[str, Any] | None = None,
+                 activity_overrides: dict[str, Callable] | None = None,
+                 host: str = "127.0.0.1", timers: bool | None = None) -> None:
         self.app_dir = os.path.abspath(app_dir)
         self.module = module
         self.requested_port = port
@@ -53,16 +54,16 @@ class DevHost:
         self.fault_spec = faults
         self.activity_overrides = dict(activity_overrides or {})
         self.timers_requested = timers
-        self.port: Optional[int] = None
-        self.settings: Dict[str, str] = {}
-        self.loaded: Optional[LoadedApp] = None
-        self.engine: Optional[DurableEngine] = None
-        self.invoker: Optional[Invoker] = None
-        self.keys: Optional[Keys] = None
-        self.store: Optional[Store] = None
-        self._runner: Optional[web.AppRunner] = None
-        self._executor: Optional[ThreadPoolExecutor] = None
-        self._timer_triggers: Optional[TimerTriggers] = None
+        self.port: int | None = None
+        self.settings: dict[str, str] = {}
+        self.loaded: LoadedApp | None = None
+        self.engine: DurableEngine | None = None
+        self.invoker: Invoker | None = None
+        self.keys: Keys | None = None
+        self.store: Store | None = None
+        self._runner: web.AppRunner | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._timer_triggers: TimerTriggers | None = None
         self.route_prefix = "api"
         self.hub_name = "TestHubName"
 
@@ -95,14 +96,14 @@ class DevHost:
         return self.keys.master_key
 
     # -- lifecycle --------------------------------------------------------------------
-    async def __aenter__(self) -> "DevHost":
+    async def __aenter__(self) -> DevHost:
         await self.start()
         return self
 
     async def __aexit__(self, *exc_info) -> None:
         await self.stop()
 
-    async def start(self) -> "DevHost":
+    async def start(self) -> DevHost:
         await on_worker_loop(self._start)
         return self
 
@@ -203,7 +204,7 @@ class DevHost:
 
     # -- programmatic client API --------------------------------------------------------
     async def start_orchestration(self, name: str, input: Any = None,
-                                  instance_id: Optional[str] = None) -> str:
+                                  instance_id: str | None = None) -> str:
         """Start like ``DurableOrchestrationClient.start_new`` does (input double-encoded)."""
         from azure.durable_functions.models.utils.df_serialization import df_dumps
         input_text = None if input is None else compact_json(df_dumps(input))
@@ -244,8 +245,8 @@ class DevHost:
         return await on_worker_loop(resume_)
 
     async def get_status(self, instance_id: str, show_history: bool = False,
-                         show_history_output: bool = False) -> Optional[dict]:
-        async def status_() -> Optional[dict]:
+                         show_history_output: bool = False) -> dict | None:
+        async def status_() -> dict | None:
             return self.engine.status(instance_id, show_history=show_history,
                                       show_history_output=show_history_output)
         return await on_worker_loop(status_)
@@ -267,9 +268,9 @@ class DevHost:
                                    f"last status {current}")
             await asyncio.sleep(interval)
 
-    async def history(self, instance_id: str) -> List[dict]:
+    async def history(self, instance_id: str) -> list[dict]:
         """The raw stored DTFx history (PascalCase events, EventId, IsPlayed)."""
-        async def history_() -> List[dict]:
+        async def history_() -> list[dict]:
             return self.engine.history(instance_id)
         return await on_worker_loop(history_)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, List, Optional, Pattern
+from re import Pattern
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from azure.functions import meta
@@ -60,14 +61,14 @@ def route_regex(template: str) -> Pattern:
 class HttpRoute:
     function: FunctionInfo
     regex: Pattern
-    methods: Optional[List[str]]
+    methods: list[str] | None
     auth_level: str
 
 
 class HttpTriggers:
-    def __init__(self, host: "DevHost") -> None:
+    def __init__(self, host: DevHost) -> None:
         self.host = host
-        self.routes: List[HttpRoute] = []
+        self.routes: list[HttpRoute] = []
         for info in host.loaded.by_trigger("httpTrigger"):
             trigger = info.trigger
             methods = trigger.get("methods")
@@ -104,7 +105,7 @@ class HttpTriggers:
             "params": {k: meta.Datum(v, "string") for k, v in params.items()},
             "body": meta.Datum(body, "bytes"),
         })
-        inputs: Dict[str, meta.Datum] = {}
+        inputs: dict[str, meta.Datum] = {}
         for binding in route.function.bindings:
             if binding.get("type") == "durableClient":
                 inputs[binding["name"]] = meta.Datum(
@@ -115,7 +116,7 @@ class HttpTriggers:
                                 trace_state=request.headers.get("tracestate", ""))
         try:
             result = await self.host.invoker.invoke(route.function, invocation)
-        except Exception:  # noqa: BLE001 - user code failure: the host answers 500
+        except Exception:
             log.exception("devhost: HTTP function %s failed", route.function.name)
             return web.Response(status=500)
         response = result.return_datum
@@ -127,7 +128,7 @@ class HttpTriggers:
         return to_aiohttp(response)
 
 
-def to_aiohttp(datum: Optional[meta.Datum]) -> web.Response:
+def to_aiohttp(datum: meta.Datum | None) -> web.Response:
     if datum is None:
         return web.Response(status=204)
     if datum.type == "string":

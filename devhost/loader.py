@@ -11,8 +11,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import azure.functions as func
 
@@ -28,10 +29,10 @@ class FunctionInfo:
 
     name: str
     trigger: dict
-    bindings: List[dict]
+    bindings: list[dict]
     user_function: Callable[..., Any]
     is_async: bool
-    parameters: List[str] = field(default_factory=list)
+    parameters: list[str] = field(default_factory=list)
 
     @property
     def trigger_type(self) -> str:
@@ -48,18 +49,18 @@ class FunctionInfo:
 class LoadedApp:
     module: Any
     app: Any
-    functions: Dict[str, FunctionInfo]
+    functions: dict[str, FunctionInfo]
 
-    def by_trigger(self, trigger_type: str) -> List[FunctionInfo]:
+    def by_trigger(self, trigger_type: str) -> list[FunctionInfo]:
         return [f for f in self.functions.values() if f.trigger_type == trigger_type]
 
-    def orchestrator(self, name: str) -> Optional[FunctionInfo]:
+    def orchestrator(self, name: str) -> FunctionInfo | None:
         return self._durable("orchestrationTrigger", name)
 
-    def activity(self, name: str) -> Optional[FunctionInfo]:
+    def activity(self, name: str) -> FunctionInfo | None:
         return self._durable("activityTrigger", name)
 
-    def _durable(self, trigger_type: str, name: Optional[str]) -> Optional[FunctionInfo]:
+    def _durable(self, trigger_type: str, name: str | None) -> FunctionInfo | None:
         if not name:
             return None
         # the extension looks function names up case-insensitively
@@ -114,7 +115,7 @@ def load_app(app_dir: str, module_name: str = "function_app") -> LoadedApp:
     if cached is not None and cached.app is app:
         return cached
 
-    functions: Dict[str, FunctionInfo] = {}
+    functions: dict[str, FunctionInfo] = {}
     # get_functions() remembers names it has seen and rejects them on a second call (e.g.
     # when the app's own tests indexed it already): start from a clean slate.
     app.functions_bindings = None
@@ -141,4 +142,4 @@ def load_app(app_dir: str, module_name: str = "function_app") -> LoadedApp:
 
 # get_functions() may run once per app object (it rejects "duplicate" names on a second
 # call), like the worker's single indexing per process: keep the index per app object.
-_INDEXED: Dict[int, LoadedApp] = {}
+_INDEXED: dict[int, LoadedApp] = {}

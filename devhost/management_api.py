@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
@@ -39,13 +39,13 @@ def _flag(request: web.Request, name: str, default: bool = False) -> bool:
     return value.strip().lower() == "true"
 
 
-def _epoch(text: Optional[str]) -> Optional[float]:
+def _epoch(text: str | None) -> float | None:
     if not text:
         return None
     return parse_timestamp(text).timestamp()
 
 
-def _body_token_text(text: str) -> Optional[str]:
+def _body_token_text(text: str) -> str | None:
     """The request body as the JSON text the extension stores (JToken, compact)."""
     if text.strip() == "":
         return None
@@ -56,7 +56,7 @@ def _body_token_text(text: str) -> Optional[str]:
 
 
 class ManagementApi:
-    def __init__(self, host: "DevHost") -> None:
+    def __init__(self, host: DevHost) -> None:
         self.host = host
 
     def register(self, app: web.Application) -> None:
@@ -128,7 +128,7 @@ class ManagementApi:
                 {"Message": f"devhost does not implement '{operation}'"}, status=501)
         return web.Response(status=404)
 
-    async def _start(self, request: web.Request, name: str, instance_id: Optional[str]
+    async def _start(self, request: web.Request, name: str, instance_id: str | None
                      ) -> web.Response:
         input_text = _body_token_text(await request.text())
         try:
@@ -188,8 +188,8 @@ class ManagementApi:
         return web.Response(status={"accepted": 202, "not_found": 404, "gone": 410}[result])
 
 
-def client_binding(host: "DevHost", task_hub: Optional[str] = None,
-                   connection_name: Optional[str] = None) -> str:
+def client_binding(host: DevHost, task_hub: str | None = None,
+                   connection_name: str | None = None) -> str:
     """The durableClient binding value (a JSON string), legacy/OOProc shape."""
     hub = task_hub or host.hub_name
     base = host.webhook_base_url

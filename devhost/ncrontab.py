@@ -8,7 +8,6 @@ Sunday). Day-of-month and day-of-week must both match (NCrontab semantics).
 from __future__ import annotations
 
 import datetime as _dt
-from typing import List, Set
 
 _MONTHS = {m: i for i, m in enumerate(
     "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
@@ -23,8 +22,8 @@ def _value(text: str, names: dict) -> int:
     return int(lowered)
 
 
-def _parse_field(text: str, low: int, high: int, names: dict) -> Set[int]:
-    values: Set[int] = set()
+def _parse_field(text: str, low: int, high: int, names: dict) -> set[int]:
+    values: set[int] = set()
     for part in text.split(","):
         step = 1
         if "/" in part:
@@ -50,13 +49,13 @@ class NCrontab:
     def __init__(self, expression: str) -> None:
         fields = expression.split()
         if len(fields) == 5:
-            fields = ["0"] + fields
+            fields = ["0", *fields]
         if len(fields) != 6:
             raise ValueError(f"NCRONTAB needs 6 fields (second minute hour day month "
                              f"day-of-week): {expression!r}")
         self.expression = expression
-        names: List[dict] = [{}, {}, {}, {}, _MONTHS, _DAYS]
-        parsed = [_parse_field(f, lo, hi, n) for f, (lo, hi), n in zip(fields, _RANGES, names)]
+        names: list[dict] = [{}, {}, {}, {}, _MONTHS, _DAYS]
+        parsed = [_parse_field(f, lo, hi, n) for f, (lo, hi), n in zip(fields, _RANGES, names, strict=True)]
         self.seconds, self.minutes, self.hours, self.days, self.months, days_of_week = parsed
         self.days_of_week = {d % 7 for d in days_of_week}
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 from .history import EventType, parse_timestamp
 
@@ -48,12 +49,12 @@ class NonDeterminismError(Exception):
 class _SimTask:
     """A minimal stand-in for a .NET Task: completes once, runs continuations inline."""
 
-    __slots__ = ("done", "failed", "_continuations")
+    __slots__ = ("_continuations", "done", "failed")
 
     def __init__(self) -> None:
         self.done = False
         self.failed = False
-        self._continuations: List[Callable[["_SimTask"], None]] = []
+        self._continuations: list[Callable[[_SimTask], None]] = []
 
     def resolve(self, failed: bool = False) -> None:
         if self.done:
@@ -64,14 +65,14 @@ class _SimTask:
         for continuation in continuations:
             continuation(self)
 
-    def then(self, continuation: Callable[["_SimTask"], None]) -> None:
+    def then(self, continuation: Callable[[_SimTask], None]) -> None:
         if self.done:
             continuation(self)
         else:
             self._continuations.append(continuation)
 
     @staticmethod
-    def completed(failed: bool = False) -> "_SimTask":
+    def completed(failed: bool = False) -> _SimTask:
         task = _SimTask()
         task.resolve(failed)
         return task
@@ -83,18 +84,18 @@ class Decision:
 
     sequence: int
     kind: str  # "task" | "timer" | "suborchestration"
-    name: Optional[str] = None
-    input: Optional[str] = None  # the action's input: JSON text (df_dumps output)
-    fire_at: Optional[_dt.datetime] = None
-    instance_id: Optional[str] = None
+    name: str | None = None
+    input: str | None = None  # the action's input: JSON text (df_dumps output)
+    fire_at: _dt.datetime | None = None
+    instance_id: str | None = None
 
 
 @dataclass
 class OpenTask:
     sequence: int
     kind: str
-    name: Optional[str]
-    fire_at: Optional[_dt.datetime]
+    name: str | None
+    fire_at: _dt.datetime | None
     task: _SimTask
 
 
@@ -102,19 +103,19 @@ class OpenTask:
 class Completion:
     status: str  # "Completed" | "Failed" | "ContinuedAsNew"
     event_id: int
-    result: Optional[str]  # ExecutionCompleted.Result / ContinueAsNew input (JSON text or message)
-    details: Optional[str] = None
+    result: str | None  # ExecutionCompleted.Result / ContinueAsNew input (JSON text or message)
+    details: str | None = None
 
 
 @dataclass
 class EpisodeOutcome:
-    decisions: List[Decision] = field(default_factory=list)
-    completion: Optional[Completion] = None
+    decisions: list[Decision] = field(default_factory=list)
+    completion: Completion | None = None
     custom_status: Any = None
     custom_status_set: bool = False
-    open_tasks: List[OpenTask] = field(default_factory=list)
-    unknown_functions: List[tuple] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    open_tasks: list[OpenTask] = field(default_factory=list)
+    unknown_functions: list[tuple] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     python_done_but_open: bool = False
 
 
@@ -127,8 +128,8 @@ class OrchestratorAnswer:
     function raised without that marker (the worker reports a plain failure).
     """
 
-    state: Optional[dict]
-    crash_message: Optional[str] = None
+    state: dict | None
+    crash_message: str | None = None
 
 
 def compact_json(value: Any) -> str:
@@ -146,16 +147,16 @@ class _Replayer:
         self.function_exists = function_exists
         self.outcome = EpisodeOutcome()
         self.sequence = 0
-        self.now: Optional[_dt.datetime] = None
-        self.pending_decisions: Dict[int, Decision] = {}
-        self.open_tasks: Dict[int, OpenTask] = {}
+        self.now: _dt.datetime | None = None
+        self.pending_decisions: dict[int, Decision] = {}
+        self.open_tasks: dict[int, OpenTask] = {}
         # extension-side external events: waiters form a stack per name (newest served
         # first), events nobody waits for are buffered FIFO per name.
-        self.event_waiters: Dict[str, List[_SimTask]] = {}
-        self.buffered_events: Dict[str, List[Optional[str]]] = {}
-        self.program: Optional[_SimTask] = None
-        self.program_error: Optional[tuple] = None  # (result message, details)
-        self.continue_as_new_input: Optional[str] = None
+        self.event_waiters: dict[str, list[_SimTask]] = {}
+        self.buffered_events: dict[str, list[str | None]] = {}
+        self.program: _SimTask | None = None
+        self.program_error: tuple | None = None  # (result message, details)
+        self.continue_as_new_input: str | None = None
         self.continued_as_new = False
 
     # -- DTFx context calls -----------------------------------------------------------
@@ -291,7 +292,7 @@ class _Replayer:
         raise _UnsupportedAction(ACTION_NAMES.get(action_type, str(action_type)))
 
     @staticmethod
-    def _when_all(children: List[_SimTask]) -> _SimTask:
+    def _when_all(children: list[_SimTask]) -> _SimTask:
         result = _SimTask()
         remaining = [len(children)]
         if not children:
@@ -308,7 +309,7 @@ class _Replayer:
         return result
 
     @staticmethod
-    def _when_any(children: List[_SimTask]) -> _SimTask:
+    def _when_any(children: list[_SimTask]) -> _SimTask:
         result = _SimTask()
         for child in children:
             child.then(lambda _t: result.resolve())
@@ -365,7 +366,7 @@ class _Replayer:
 
         run_from(0)
 
-    def _fail_program(self, message: str, details: Optional[str] = None) -> None:
+    def _fail_program(self, message: str, details: str | None = None) -> None:
         self.program_error = (message, details)
         self.program.resolve(failed=True)
 
@@ -399,7 +400,7 @@ class _Replayer:
         if open_task is not None:  # else: duplicate event, DTFx logs and ignores it
             open_task.task.resolve(failed=failed)
 
-    def process(self, history: List[dict]) -> None:
+    def process(self, history: list[dict]) -> None:
         for event in history:
             event_type = event["EventType"]
             if event_type == EventType.OrchestratorStarted:
@@ -454,18 +455,18 @@ class _UnsupportedAction(Exception):
     pass
 
 
-def _input_token_text(action_input: Any) -> Optional[str]:
+def _input_token_text(action_input: Any) -> str | None:
     """JSON text of an action's ``input`` token (a JSON string holding df_dumps text)."""
     if action_input is None:
         return None
     return compact_json(action_input)
 
 
-def input_token_text(action_input: Any) -> Optional[str]:
+def input_token_text(action_input: Any) -> str | None:
     return _input_token_text(action_input)
 
 
-def replay_episode(*, history: List[dict], answer: OrchestratorAnswer, orchestrator_name: str,
+def replay_episode(*, history: list[dict], answer: OrchestratorAnswer, orchestrator_name: str,
                    execution_id: str, function_exists: Callable[[str, str], bool]
                    ) -> EpisodeOutcome:
     """Replay ``history`` (past + this episode's events) against the orchestrator's answer."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Dict, Mapping, Optional
+from collections.abc import Mapping
 
 log = logging.getLogger("devhost")
 
 
-def read_local_settings(app_dir: str) -> Dict[str, str]:
+def read_local_settings(app_dir: str) -> dict[str, str]:
     path = os.path.join(app_dir, "local.settings.json")
     if not os.path.exists(path):
         return {}
@@ -30,11 +30,11 @@ def read_local_settings(app_dir: str) -> Dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in values.items()}
 
 
-def resolve_settings(app_dir: str, explicit: Optional[Mapping[str, str]] = None,
-                     environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+def resolve_settings(app_dir: str, explicit: Mapping[str, str] | None = None,
+                     environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The settings devhost runs with: local.settings.json < environment < explicit."""
     environ = os.environ if environ is None else environ
-    resolved: Dict[str, str] = {}
+    resolved: dict[str, str] = {}
     for key, value in read_local_settings(app_dir).items():
         resolved[key] = environ.get(key, value)
     for key in list(resolved):
@@ -50,13 +50,13 @@ def apply_to_environment(settings: Mapping[str, str]) -> None:
         os.environ[key] = value
 
 
-def setting(settings: Mapping[str, str], name: str, default: Optional[str] = None
-            ) -> Optional[str]:
+def setting(settings: Mapping[str, str], name: str, default: str | None = None
+            ) -> str | None:
     """Look a devhost setting up in the resolved settings, then the environment."""
     if name in settings:
         return settings[name]
     return os.environ.get(name, default)
 
 
-def truthy(value: Optional[str]) -> bool:
+def truthy(value: str | None) -> bool:
     return str(value or "").strip().lower() in ("1", "true", "yes", "on")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from typing import Any, List, Optional
+from typing import Any
 
 from .history import EventType, format_status_time
 from .store import InstanceRow
@@ -16,7 +16,7 @@ _SCHEDULED_BY_COMPLETION = {
 }
 
 
-def json_or_raw(text: Optional[str]) -> Any:
+def json_or_raw(text: str | None) -> Any:
     """Stored JSON text as a value; text that is not valid JSON comes back as a string."""
     if text is None:
         return None
@@ -27,10 +27,10 @@ def json_or_raw(text: Optional[str]) -> Any:
 
 
 def _time(epoch: float) -> str:
-    return format_status_time(_dt.datetime.fromtimestamp(epoch, _dt.timezone.utc))
+    return format_status_time(_dt.datetime.fromtimestamp(epoch, _dt.UTC))
 
 
-def history_for_status(events: List[dict], show_output: bool) -> List[dict]:
+def history_for_status(events: list[dict], show_output: bool) -> list[dict]:
     """The extension's post-processing of ``historyEvents`` (showHistory=true)."""
     scheduled = {}
     completed_ids = set()
@@ -71,7 +71,7 @@ def history_for_status(events: List[dict], show_output: bool) -> List[dict]:
 
 
 def status_payload(row: InstanceRow, *, show_input: bool = True,
-                   history: Optional[List[dict]] = None, show_history_output: bool = False
+                   history: list[dict] | None = None, show_history_output: bool = False
                    ) -> dict:
     payload = {
         "name": row.name,

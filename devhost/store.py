@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, List, Optional
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -67,15 +67,15 @@ class InstanceRow:
     name: str
     execution_id: str
     status: str
-    input: Optional[str]
-    output: Optional[str]
-    failure_details: Optional[str]
-    custom_status: Optional[str]
+    input: str | None
+    output: str | None
+    failure_details: str | None
+    custom_status: str | None
     created_time: float
     last_updated_time: float
-    parent_instance_id: Optional[str]
-    parent_execution_id: Optional[str]
-    parent_task_id: Optional[int]
+    parent_instance_id: str | None
+    parent_execution_id: str | None
+    parent_task_id: int | None
     generation: int
 
 
@@ -83,7 +83,7 @@ class InstanceRow:
 class Message:
     message_id: int
     instance_id: str
-    execution_id: Optional[str]
+    execution_id: str | None
     visible_at: float
     event: dict
 
@@ -95,7 +95,7 @@ class WorkItem:
     execution_id: str
     task_scheduled_id: int
     name: str
-    input: Optional[str]
+    input: str | None
 
 
 @dataclass
@@ -105,7 +105,7 @@ class NewMessage:
     instance_id: str
     event: dict
     visible_at: float
-    execution_id: Optional[str] = None
+    execution_id: str | None = None
 
 
 @dataclass
@@ -114,7 +114,7 @@ class NewWorkItem:
     execution_id: str
     task_scheduled_id: int
     name: str
-    input: Optional[str]
+    input: str | None
 
 
 class Store:
@@ -135,20 +135,20 @@ class Store:
         self._db.close()
 
     # -- transactions ---------------------------------------------------------------
-    def transaction(self) -> "_Transaction":
+    def transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
     # -- instances --------------------------------------------------------------------
-    def get_instance(self, instance_id: str) -> Optional[InstanceRow]:
+    def get_instance(self, instance_id: str) -> InstanceRow | None:
         row = self._db.execute("SELECT * FROM instances WHERE instance_id = ?",
                                (instance_id,)).fetchone()
         return InstanceRow(**dict(row)) if row else None
 
-    def query_instances(self, *, statuses: Optional[Iterable[str]] = None,
-                        created_from: Optional[float] = None,
-                        created_to: Optional[float] = None,
-                        prefix: Optional[str] = None,
-                        limit: Optional[int] = None) -> List[InstanceRow]:
+    def query_instances(self, *, statuses: Iterable[str] | None = None,
+                        created_from: float | None = None,
+                        created_to: float | None = None,
+                        prefix: str | None = None,
+                        limit: int | None = None) -> list[InstanceRow]:
         sql = "SELECT * FROM instances WHERE 1=1"
         args: list = []
         if statuses:
@@ -169,34 +169,34 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [InstanceRow(**dict(r)) for r in self._db.execute(sql, args).fetchall()]
 
-    def put_instance(self, tx: "_Transaction", row: InstanceRow) -> None:
+    def put_instance(self, tx: _Transaction, row: InstanceRow) -> None:
         fields = row.__dict__
         columns = ", ".join(fields)
         tx.execute(f"INSERT OR REPLACE INTO instances ({columns}) VALUES "
                    f"({', '.join('?' * len(fields))})", list(fields.values()))
 
-    def update_instance(self, tx: "_Transaction", instance_id: str, **changes) -> None:
+    def update_instance(self, tx: _Transaction, instance_id: str, **changes) -> None:
         assignments = ", ".join(f"{k} = ?" for k in changes)
         tx.execute(f"UPDATE instances SET {assignments} WHERE instance_id = ?",
                    [*changes.values(), instance_id])
 
-    def delete_instance(self, tx: "_Transaction", instance_id: str) -> None:
+    def delete_instance(self, tx: _Transaction, instance_id: str) -> None:
         for table in ("instances", "history", "inbox", "work_items"):
             tx.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
 
-    def clear_execution_state(self, tx: "_Transaction", instance_id: str) -> None:
+    def clear_execution_state(self, tx: _Transaction, instance_id: str) -> None:
         """Drop history, pending messages and work items (new execution or overwrite)."""
         for table in ("history", "inbox", "work_items"):
             tx.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
 
     # -- history ----------------------------------------------------------------------
-    def get_history(self, instance_id: str) -> List[dict]:
+    def get_history(self, instance_id: str) -> list[dict]:
         rows = self._db.execute(
             "SELECT event FROM history WHERE instance_id = ? ORDER BY position",
             (instance_id,)).fetchall()
         return [json.loads(r["event"]) for r in rows]
 
-    def append_history(self, tx: "_Transaction", instance_id: str, events: List[dict]) -> None:
+    def append_history(self, tx: _Transaction, instance_id: str, events: list[dict]) -> None:
         start = self._db.execute(
             "SELECT COALESCE(MAX(position), -1) + 1 FROM history WHERE instance_id = ?",
             (instance_id,)).fetchone()[0]
@@ -204,19 +204,19 @@ class Store:
             "INSERT INTO history (instance_id, position, event) VALUES (?, ?, ?)",
             [(instance_id, start + i, json.dumps(e)) for i, e in enumerate(events)])
 
-    def clear_history(self, tx: "_Transaction", instance_id: str) -> None:
+    def clear_history(self, tx: _Transaction, instance_id: str) -> None:
         tx.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
 
     # -- inbox ------------------------------------------------------------------------
-    def add_messages(self, tx: "_Transaction", messages: Iterable[NewMessage]) -> None:
+    def add_messages(self, tx: _Transaction, messages: Iterable[NewMessage]) -> None:
         tx.executemany(
             "INSERT INTO inbox (instance_id, execution_id, visible_at, event) "
             "VALUES (?, ?, ?, ?)",
             [(m.instance_id, m.execution_id, m.visible_at, json.dumps(m.event))
              for m in messages])
 
-    def messages(self, instance_id: str, visible_before: Optional[float] = None
-                 ) -> List[Message]:
+    def messages(self, instance_id: str, visible_before: float | None = None
+                 ) -> list[Message]:
         sql = "SELECT * FROM inbox WHERE instance_id = ?"
         args: list = [instance_id]
         if visible_before is not None:
@@ -227,21 +227,21 @@ class Store:
                         r["visible_at"], json.loads(r["event"]))
                 for r in self._db.execute(sql, args).fetchall()]
 
-    def delete_messages(self, tx: "_Transaction", message_ids: Iterable[int]) -> None:
+    def delete_messages(self, tx: _Transaction, message_ids: Iterable[int]) -> None:
         tx.executemany("DELETE FROM inbox WHERE message_id = ?",
                        [(m,) for m in message_ids])
 
-    def instances_with_messages(self) -> List[tuple]:
+    def instances_with_messages(self) -> list[tuple]:
         """(instance_id, earliest visible_at) for every instance with pending messages."""
         return [(r[0], r[1]) for r in self._db.execute(
             "SELECT instance_id, MIN(visible_at) FROM inbox GROUP BY instance_id")]
 
-    def future_messages(self, after: float) -> List[tuple]:
+    def future_messages(self, after: float) -> list[tuple]:
         return [(r[0], r[1]) for r in self._db.execute(
             "SELECT instance_id, visible_at FROM inbox WHERE visible_at > ?", (after,))]
 
     # -- work items -------------------------------------------------------------------
-    def add_work_items(self, tx: "_Transaction", items: Iterable[NewWorkItem]) -> List[int]:
+    def add_work_items(self, tx: _Transaction, items: Iterable[NewWorkItem]) -> list[int]:
         ids = []
         for item in items:
             cursor = tx.execute(
@@ -252,12 +252,12 @@ class Store:
             ids.append(cursor.lastrowid)
         return ids
 
-    def get_work_item(self, work_item_id: int) -> Optional[WorkItem]:
+    def get_work_item(self, work_item_id: int) -> WorkItem | None:
         row = self._db.execute("SELECT * FROM work_items WHERE work_item_id = ?",
                                (work_item_id,)).fetchone()
         return WorkItem(**dict(row)) if row else None
 
-    def all_work_items(self) -> List[WorkItem]:
+    def all_work_items(self) -> list[WorkItem]:
         return [WorkItem(**dict(r)) for r in self._db.execute(
             "SELECT * FROM work_items ORDER BY work_item_id").fetchall()]
 
@@ -271,7 +271,7 @@ class Store:
             self.add_messages(tx, [result])
             return True
 
-    def delete_work_items(self, tx: "_Transaction", instance_id: str) -> None:
+    def delete_work_items(self, tx: _Transaction, instance_id: str) -> None:
         tx.execute("DELETE FROM work_items WHERE instance_id = ?", (instance_id,))
 
 
@@ -281,7 +281,7 @@ class _Transaction:
     def __init__(self, db: sqlite3.Connection):
         self._db = db
 
-    def __enter__(self) -> "_Transaction":
+    def __enter__(self) -> _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
         return self
 

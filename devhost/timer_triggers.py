@@ -12,7 +12,7 @@ import datetime as _dt
 import json
 import logging
 import os
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Optional
 
 from azure.functions import meta
 
@@ -28,12 +28,12 @@ log = logging.getLogger("devhost")
 
 
 class TimerTriggers:
-    def __init__(self, host: "DevHost", enabled: bool) -> None:
+    def __init__(self, host: DevHost, enabled: bool) -> None:
         self.host = host
         self.enabled = enabled
-        self._tasks: List[asyncio.Task] = []
-        self._last: Dict[str, _dt.datetime] = {}
-        self.schedules: Dict[str, NCrontab] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._last: dict[str, _dt.datetime] = {}
+        self.schedules: dict[str, NCrontab] = {}
         for info in host.loaded.by_trigger("timerTrigger"):
             schedule = str(info.trigger.get("schedule", ""))
             if schedule.startswith("%") and schedule.endswith("%"):
@@ -81,7 +81,7 @@ class TimerTriggers:
     async def _fire(self, info: FunctionInfo) -> None:
         try:
             await self.host.invoker.invoke(info, Invocation(trigger=self.timer_datum(info, False)))
-        except Exception:  # noqa: BLE001 - the host logs and keeps the schedule
+        except Exception:
             log.exception("devhost: timer function %s failed", info.name)
         self._last[info.name] = utc_now()
 

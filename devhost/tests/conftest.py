@@ -7,7 +7,8 @@ in-memory store and stops them.
 from __future__ import annotations
 
 import os
-from typing import Any, AsyncIterator, Callable, List
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ def app_dir(name: str) -> str:
 @pytest.fixture
 async def make_host() -> AsyncIterator[Callable[..., Any]]:
     """``host = await make_host("basic", **DevHost kwargs)``; stopped after the test."""
-    started: List[DevHost] = []
+    started: list[DevHost] = []
 
     async def make(app: str = "basic", **kwargs: Any) -> DevHost:
         settings = {"DEVHOST_FUNCTION_KEY": FUNCTION_KEY, "DEVHOST_MASTER_KEY": MASTER_KEY}

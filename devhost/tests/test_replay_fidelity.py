@@ -93,7 +93,7 @@ async def test_recorded_history_replays_without_new_actions(make_host, name, val
     check_shape(history)
 
     # Replay the whole recorded history through the SDK's entry point once more.
-    replay_history = history + [orchestrator_started(utc_now())]
+    replay_history = [*history, orchestrator_started(utc_now())]
     context = {"history": replay_history, "input": json.loads(history[1]["Input"])
                if history[1]["Input"] else None,
                "instanceId": iid, "isReplaying": True, "parentInstanceId": None,

@@ -12,7 +12,7 @@ from devhost.ncrontab import NCrontab
 from devhost.settings import resolve_settings
 from devhost.status import history_for_status
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_ncrontab_six_fields():
