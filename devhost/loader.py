@@ -70,6 +70,23 @@ class LoadedApp:
         return None
 
 
+def _belongs_to_app_dir(module_name: str, app_dir: str) -> bool:
+    """True for the other app's own code: a top-level module or package that sits directly
+    in its folder. Never the host itself, the test modules pytest holds, or installed
+    packages (a virtualenv often lives inside the app folder, and evicting
+    ``azure.functions`` would make the next app's FunctionApp a different class)."""
+    top = module_name.split(".")[0]
+    if top == __name__.split(".")[0] or top.startswith(("test", "conftest")):
+        return False
+    module = sys.modules.get(top)
+    path = os.path.abspath(getattr(module, "__file__", "") or "")
+    if not path or "site-packages" in path.split(os.sep):
+        return False
+    if os.path.basename(path) == "__init__.py":
+        path = os.path.dirname(path)  # a package: its folder must sit in the app dir
+    return os.path.dirname(path) == app_dir
+
+
 def _evict_foreign_module(module_name: str, app_dir: str) -> None:
     """Drop an already-imported module of the same name that comes from another app dir.
 
@@ -83,10 +100,8 @@ def _evict_foreign_module(module_name: str, app_dir: str) -> None:
     if existing_file.startswith(app_dir + os.sep):
         return
     old_dir = os.path.dirname(existing_file)
-    for name, module in list(sys.modules.items()):
-        path = os.path.abspath(getattr(module, "__file__", "") or "")
-        if path and old_dir and path.startswith(old_dir + os.sep):
-            del sys.modules[name]
+    for name in [n for n in sys.modules if _belongs_to_app_dir(n, old_dir)]:
+        del sys.modules[name]
     sys.modules.pop(module_name, None)
     if old_dir in sys.path:
         sys.path.remove(old_dir)
