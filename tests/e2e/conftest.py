@@ -1,0 +1,120 @@
+"""End-to-end fixtures: the app on devhost (the local stand-in for the Functions host and the
+Durable extension), in this test's event loop, over real HTTP, against a real Cosmos server.
+
+Activities run for real; a test may swap an activity's body (`activity_overrides`) to play
+another system (the AWS payment service) or to inject a failure, while encoding, retries and
+the failure text stay exactly as the host makes them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from devhost import DevHost
+from devhost.worker_loop import on_worker_loop
+from ordersaga import cosmos_store
+from ordersaga.config import CosmosSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Saga timings for tests: real code paths, short waits.
+FAST_SAGA = {
+    "SAGA_STEP_RETRY_INTERVAL_MS": "100",
+    "SAGA_STEP_MAX_ATTEMPTS": "3",
+    "SAGA_STEP_TIMEOUT_SECONDS": "30",
+    "SAGA_UNDO_RETRY_INTERVAL_MS": "100",
+    "SAGA_UNDO_MAX_INTERVAL_MS": "400",
+    "SAGA_UNDO_DEADLINE_SECONDS": "2",
+    "SAGA_FORWARD_RETRY_INTERVAL_MS": "100",
+    "SAGA_FORWARD_MAX_INTERVAL_MS": "400",
+    "SAGA_FORWARD_DEADLINE_SECONDS": "30",
+    "PAYMENT_REPLY_TIMEOUT_SECONDS": "30",
+}
+
+
+class AppClient:
+    """The app's HTTP API as a client would call it, with the function and admin keys."""
+
+    def __init__(self, host: DevHost, http: aiohttp.ClientSession, function_key: str, master_key: str) -> None:
+        self.host, self.http = host, http
+        self.base = host.base_url
+        self.function_key, self.master_key = function_key, master_key
+
+    async def call(self, method: str, path: str, *, admin: bool = False, **kwargs: Any) -> tuple[int, Any, Any]:
+        headers = {"x-functions-key": self.master_key if admin else self.function_key} | kwargs.pop("headers", {})
+        async with self.http.request(method, f"{self.base}{path}", headers=headers, **kwargs) as response:
+            text = await response.text()
+            try:
+                body = await response.json(content_type=None) if text else None
+            except ValueError:
+                body = text
+            return response.status, body, response.headers
+
+    async def stock(self, sku: str, available: int) -> None:
+        status, body, _ = await self.call("PUT", f"/api/inventory/{sku}", admin=True, json={"available": available})
+        assert status == 200, body
+
+    async def inventory(self, sku: str) -> dict[str, Any]:
+        status, body, _ = await self.call("GET", f"/api/inventory/{sku}", admin=True)
+        assert status == 200, body
+        return body
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        status, body, _ = await self.call("GET", f"/api/orders/{order_id}")
+        assert status == 200, body
+        return body
+
+    async def place(self, *lines: tuple[str, int], customer: str = "c-1", price: str = "10.00",
+                    **headers: str) -> str:
+        body = {"customerId": customer, "currency": "EUR",
+                "items": [{"sku": sku, "quantity": qty, "unitPrice": price} for sku, qty in lines]}
+        status, answer, _ = await self.call("POST", "/api/orders", json=body, headers=headers)
+        assert status == 202, answer
+        return str(answer["orderId"])
+
+    async def finished(self, order_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait for the orchestration to end, then return the app's view of the order."""
+        await self.host.wait_for_completion(order_id, timeout=timeout)
+        return await self.order(order_id)
+
+
+StartApp = Callable[..., Awaitable[AppClient]]
+
+
+@pytest.fixture
+async def start_app(cosmos_settings: CosmosSettings) -> AsyncIterator[StartApp]:
+    """Start the app on devhost with this test's Cosmos database; stopped after the test."""
+    started: list[tuple[DevHost, aiohttp.ClientSession]] = []
+    function_key, master_key = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+
+    async def start(activity_overrides: dict[str, Any] | None = None, **settings: str) -> AppClient:
+        host = DevHost(
+            app_dir=str(REPO_ROOT), module="function_app", port=0, store=":memory:",
+            settings={"DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key,
+                      "DEVHOST_DISABLE_TIMERS": "1", "EVENTGRID_TOPIC_ENDPOINT": "http://127.0.0.1:9/unused",
+                      "EVENTGRID_TOPIC_KEY": "unused"} | FAST_SAGA | settings,
+            activity_overrides=activity_overrides or {},
+        )
+        await host.start()
+        http = aiohttp.ClientSession()
+        started.append((host, http))
+        return AppClient(host, http, function_key, master_key)
+
+    yield start
+    for host, http in started:
+        await http.close()
+        await host.stop()
+    # The app's Cosmos client lives on devhost's worker loop, which outlives this test; the
+    # next test has a database of its own.
+    await on_worker_loop(cosmos_store.close_stores)
+
+
+async def on_app_loop_store() -> cosmos_store.CosmosStore:
+    """The store the app's activities use (it lives on devhost's worker loop)."""
+    return await on_worker_loop(cosmos_store.get_store)
