@@ -44,6 +44,9 @@ class SqsToEventGridForwarder:
         self._sqs, self._queue_url = sqs, queue_url
         self._topic_endpoint, self._topic_key = topic_endpoint, topic_key
         self.stats = ForwarderStats()
+        # While held, replies stay in the queue (nothing is lost): how a slow or partitioned
+        # link between the clouds looks to the saga.
+        self.held = False
 
     async def forward_once(self, http: aiohttp.ClientSession, wait_seconds: int = 0) -> int:
         """Receive up to 10 messages and forward them; returns how many were handled."""
@@ -91,7 +94,7 @@ class SqsToEventGridForwarder:
     async def run(self, stop: asyncio.Event, poll_seconds: float = 0.2) -> None:
         async with aiohttp.ClientSession() as http:
             while not stop.is_set():
-                handled = await self.forward_once(http)
+                handled = 0 if self.held else await self.forward_once(http)
                 if not handled:
                     try:
                         await asyncio.wait_for(stop.wait(), timeout=poll_seconds)

@@ -99,6 +99,15 @@ class CrossCloudLoop:
         self._forwarding = asyncio.create_task(self.forwarder.run(self._stop, poll_seconds=0.05))
         return self
 
+    def hold_replies(self) -> None:
+        """Keep AWS's replies queued (SQS) until `release_replies`: a delayed link."""
+        assert self.forwarder is not None
+        self.forwarder.held = True
+
+    def release_replies(self) -> None:
+        assert self.forwarder is not None
+        self.forwarder.held = False
+
     def app_settings(self) -> dict[str, str]:
         assert self.eventgrid is not None
         return {"EVENTGRID_TOPIC_ENDPOINT": self.eventgrid.topic_endpoint("to-aws"),

@@ -132,6 +132,11 @@ def _saga_view(order_id: str, doc: dict[str, Any] | None, status: Any) -> dict[s
         "cancelRequested": bool((doc or {}).get("cancelRequested")),
         "shipment": (doc or {}).get("shipment"),
         "attention": (doc or {}).get("attention"),
+        # What AWS told us about the payment, and anything to reconcile by hand.
+        "payment": (doc or {}).get("payment"),
+        "reconciliation": (doc or {}).get("reconciliation"),
+        "operatorActions": (doc or {}).get("operatorActions", []),
+        "sagaInstanceId": (doc or {}).get("sagaInstanceId", order_id),
         "saga": {
             "runtimeStatus": runtime,
             "phase": progress.get("phase"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 
 from devhost import DevHost
 from devhost.worker_loop import on_worker_loop
-from ordersaga import cosmos_store
+from ordersaga import cosmos_store, event_publisher
 from ordersaga.config import CosmosSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -87,16 +88,28 @@ class AppClient:
 StartApp = Callable[..., Awaitable[AppClient]]
 
 
+@dataclass(frozen=True)
+class AppKeys:
+    function: str
+    master: str  # also the system key (Event Grid webhook) on devhost
+
+
 @pytest.fixture
-async def start_app(cosmos_settings: CosmosSettings) -> AsyncIterator[StartApp]:
+def app_keys() -> AppKeys:
+    return AppKeys(secrets.token_urlsafe(16), secrets.token_urlsafe(16))
+
+
+@pytest.fixture
+async def start_app(cosmos_settings: CosmosSettings, app_keys: AppKeys) -> AsyncIterator[StartApp]:
     """Start the app on devhost with this test's Cosmos database; stopped after the test."""
     started: list[tuple[DevHost, aiohttp.ClientSession]] = []
-    function_key, master_key = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    function_key, master_key = app_keys.function, app_keys.master
 
-    async def start(activity_overrides: dict[str, Any] | None = None, **settings: str) -> AppClient:
+    async def start(activity_overrides: dict[str, Any] | None = None, port: int = 0, **settings: str) -> AppClient:
         host = DevHost(
-            app_dir=str(REPO_ROOT), module="function_app", port=0, store=":memory:",
+            app_dir=str(REPO_ROOT), module="function_app", port=port, store=":memory:",
             settings={"DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key,
+                      "DEVHOST_SYSTEM_KEY": master_key,
                       "DEVHOST_DISABLE_TIMERS": "1", "EVENTGRID_TOPIC_ENDPOINT": "http://127.0.0.1:9/unused",
                       "EVENTGRID_TOPIC_KEY": "unused"} | FAST_SAGA | settings,
             activity_overrides=activity_overrides or {},
@@ -113,6 +126,7 @@ async def start_app(cosmos_settings: CosmosSettings) -> AsyncIterator[StartApp]:
     # The app's Cosmos client lives on devhost's worker loop, which outlives this test; the
     # next test has a database of its own.
     await on_worker_loop(cosmos_store.close_stores)
+    await on_worker_loop(event_publisher.close_publishers)
 
 
 async def on_app_loop_store() -> cosmos_store.CosmosStore:

@@ -1,0 +1,253 @@
+"""The saga across both clouds, nothing played: the app on devhost publishes to the local
+Event Grid topic, which delivers to the AWS adapter (Lambda handlers on moto DynamoDB); AWS
+replies leave through its outbox → EventBridge → SQS → forwarder → the Azure-bound topic →
+the app's Event Grid trigger → the saga. Every scenario ends with the invariants on both sides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from azure.core.credentials import AzureKeyCredential
+from azure.eventgrid.aio import EventGridPublisherClient
+
+from aws.seed import put_account
+from devhost.worker_loop import on_worker_loop
+from local_cloud.loop import CrossCloudLoop, LoopOptions
+from local_cloud.processes import free_port
+from ordersaga import inventory_repository
+from ordersaga.event_publisher import to_cloud_event
+from ordersaga.events import AWS_SOURCE, new_event
+from tests.e2e.conftest import AppClient, AppKeys, StartApp, on_app_loop_store
+from tests.support.invariants import check_orders, check_payments, check_stock, credit, payment_row
+
+pytestmark = pytest.mark.integration
+
+CUSTOMERS = {"c-rich": Decimal("100000.00"), "c-low": Decimal("10.00")}
+
+
+@dataclass
+class Clouds:
+    app: AppClient
+    aws: CrossCloudLoop
+    stocked: dict[str, int]
+
+    @property
+    def backend(self) -> Any:
+        assert self.aws.backend is not None
+        return self.aws.backend
+
+    async def stock(self, sku: str, units: int) -> None:
+        await self.app.stock(sku, units)
+        self.stocked[sku] = units
+
+    async def views(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        return [await self.app.order(order_id) for order_id in order_ids]
+
+    async def assert_invariants(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        views = await self.views(order_ids)
+        store = await on_app_loop_store()
+        docs = {sku: await on_worker_loop(inventory_repository.read_stock, store, sku) for sku in self.stocked}
+        terminal = {v["orderId"] for v in views if v["status"] in ("COMPLETED", "CANCELLED")}
+        problems = [check_orders(views), check_stock(docs, self.stocked, terminal),
+                    await asyncio.to_thread(check_payments, self.backend, views, CUSTOMERS)]
+        assert not any(problems), "\n".join(str(p) for p in problems if p)
+        return views
+
+
+MakeClouds = Any
+
+
+@pytest.fixture
+async def make_clouds(start_app: StartApp, app_keys: AppKeys) -> AsyncIterator[MakeClouds]:
+    """`clouds = await make_clouds(**app settings)`: both clouds up, demo customers on AWS."""
+    started: list[CrossCloudLoop] = []
+
+    async def make(**settings: str) -> Clouds:
+        # The webhook URL needs the app's port and key, the app needs the topic's endpoint and
+        # key: fix the port first, start the AWS side and Event Grid, then the app.
+        app_port = free_port()
+        webhook = (f"http://127.0.0.1:{app_port}/runtime/webhooks/eventgrid"
+                   f"?functionName=aws_events&code={app_keys.master}")
+        loop = CrossCloudLoop(LoopOptions(app_webhook_url=webhook, retry_schedule_seconds=(0.2, 0.5, 1, 2),
+                                          relay_interval=0.02))
+        started.append(loop)
+        await loop.start()
+        for customer, amount in CUSTOMERS.items():
+            await asyncio.to_thread(put_account, loop.backend, customer, amount)
+        app = await start_app(port=app_port, **(loop.app_settings() | settings))
+        return Clouds(app, loop, {})
+
+    yield make
+    for loop in started:
+        await loop.stop()
+
+
+async def eventually(check: Any, what: str, timeout: float = 20.0) -> Any:
+    """Poll `check()` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def from_aws(clouds: Clouds, event_type: str, data: dict[str, Any]) -> None:
+    """Publish an AWS event to the Azure-bound topic, as the EventBridge API destination does."""
+    assert clouds.aws.eventgrid is not None
+    event = new_event(event_type, AWS_SOURCE, "payments", data)
+    async with EventGridPublisherClient(clouds.aws.eventgrid.topic_endpoint("to-azure"),
+                                        AzureKeyCredential(clouds.aws.to_azure_key)) as client:
+        await client.send([to_cloud_event(event)])
+
+
+async def payment_status(clouds: Clouds, saga_id: str) -> str | None:
+    row = await asyncio.to_thread(payment_row, clouds.backend, saga_id)
+    return row["status"] if row else None
+
+
+async def annotation(clouds: Clouds, order_id: str, name: str) -> Any:
+    return (await clouds.app.order(order_id)).get(name)
+
+
+async def test_a_paid_order_completes_and_the_payment_is_captured_on_aws(make_clouds: MakeClouds) -> None:
+    clouds = await make_clouds()
+    await clouds.stock("SKU-A", 10)
+    order_id = await clouds.app.place(("SKU-A", 2), customer="c-rich", price="12.50")
+    view = await clouds.app.finished(order_id)
+
+    assert view["status"] == "COMPLETED", view
+    await eventually(lambda: annotation(clouds, order_id, "payment"), "PaymentCaptured came back")
+    assert (await clouds.app.order(order_id))["payment"]["status"] == "CAPTURED"
+    assert await payment_status(clouds, view["sagaInstanceId"]) == "CAPTURED"
+    assert await asyncio.to_thread(credit, clouds.backend, "c-rich") == CUSTOMERS["c-rich"] - Decimal("25.00")
+    await clouds.assert_invariants([order_id])
+
+    # AWS asking to roll back after the point of no return only marks the order.
+    await from_aws(clouds, "OrderCompensationRequested",
+                   {"orderId": order_id, "sagaId": view["sagaInstanceId"], "reason": "fraud check (late)"})
+    marked = await eventually(lambda: annotation(clouds, order_id, "reconciliation"), "order marked")
+    assert marked["reason"] == "fraud check (late)"
+    assert (await clouds.app.order(order_id))["status"] == "COMPLETED"
+
+
+async def test_a_declined_payment_cancels_the_order_and_frees_the_stock(make_clouds: MakeClouds) -> None:
+    clouds = await make_clouds()
+    await clouds.stock("SKU-A", 10)
+    order_id = await clouds.app.place(("SKU-A", 2), customer="c-low", price="10.00")  # 20 EUR > 10 EUR credit
+    view = await clouds.app.finished(order_id)
+
+    assert view["status"] == "CANCELLED"
+    assert view["saga"]["output"]["reason"]["code"] == "PAYMENT_DECLINED"
+    # The undo was registered before the step ran, so AWS also gets a compensation; with no
+    # payment to cancel it leaves a zero-amount tombstone (a late reservation would be refused).
+    row = await eventually(lambda: asyncio.to_thread(payment_row, clouds.backend, view["sagaInstanceId"]),
+                           "the compensation reached AWS")
+    assert row["status"] == "CANCELLED_VIA_COMPENSATION" and Decimal(str(row["amount"])) == 0
+    assert await asyncio.to_thread(credit, clouds.backend, "c-low") == CUSTOMERS["c-low"]
+    assert (await clouds.app.inventory("SKU-A"))["available"] == 10
+    await clouds.assert_invariants([order_id])
+
+
+async def test_a_reply_delayed_past_the_timeout_is_compensated_on_aws(make_clouds: MakeClouds) -> None:
+    clouds = await make_clouds(PAYMENT_REPLY_TIMEOUT_SECONDS="2")
+    await clouds.stock("SKU-A", 10)
+    clouds.aws.hold_replies()  # AWS reserves at once, but its reply is stuck between the clouds
+    order_id = await clouds.app.place(("SKU-A", 3), customer="c-rich", price="10.00")
+    view = await clouds.app.finished(order_id)
+    saga_id = view["sagaInstanceId"]
+
+    assert view["status"] == "CANCELLED"
+    assert view["saga"]["output"]["reason"]["code"] == "REPLY_TIMED_OUT"
+    # The saga's compensation reached AWS even though AWS's reply did not reach Azure.
+    await eventually(lambda: payment_status(clouds, saga_id), "the payment row exists")
+    assert await eventually(
+        lambda: _equals(payment_status(clouds, saga_id), "CANCELLED_VIA_COMPENSATION"), "payment cancelled")
+    assert await asyncio.to_thread(credit, clouds.backend, "c-rich") == CUSTOMERS["c-rich"]
+
+    # The late PaymentReserved now arrives for a saga that is over: the app asks AWS to
+    # compensate again (never dropped); AWS finds the payment already cancelled and ignores it.
+    forwarded = clouds.aws.forwarder.stats.forwarded if clouds.aws.forwarder else 0
+    clouds.aws.release_replies()
+    await eventually(lambda: annotation(clouds, order_id, "payment"), "PaymentCompensated came back")
+    await eventually(lambda: clouds.aws.forwarder is not None and clouds.aws.forwarder.stats.forwarded >= forwarded + 2,
+                     "both held replies forwarded")
+    assert (await clouds.app.order(order_id))["payment"]["status"] == "COMPENSATED"
+    assert await asyncio.to_thread(credit, clouds.backend, "c-rich") == CUSTOMERS["c-rich"]
+    await clouds.assert_invariants([order_id])
+
+
+async def test_aws_asking_to_roll_back_before_the_pivot_compensates_the_saga(make_clouds: MakeClouds) -> None:
+    clouds = await make_clouds()
+    await clouds.stock("SKU-A", 10)
+    clouds.aws.hold_replies()  # keep the saga waiting for its payment reply
+    order_id = await clouds.app.place(("SKU-A", 1), customer="c-rich", price="40.00")
+    saga_id = await eventually(lambda: _awaiting_payment(clouds, order_id), "saga waits for the payment reply")
+    await from_aws(clouds, "OrderCompensationRequested",
+                   {"orderId": order_id, "sagaId": saga_id, "reason": "account frozen"})
+    view = await clouds.app.finished(order_id)
+
+    assert view["status"] == "CANCELLED"
+    assert view["saga"]["output"]["reason"]["code"] == "COMPENSATION_REQUESTED_BY_AWS"
+    assert view["saga"]["compensatedSteps"] == ["reserve_payment", "reserve_inventory", "create_order"]
+    clouds.aws.release_replies()  # the PaymentReserved that was in flight lands late
+    assert await eventually(
+        lambda: _equals(payment_status(clouds, saga_id), "CANCELLED_VIA_COMPENSATION"), "payment cancelled")
+    await eventually(lambda: annotation(clouds, order_id, "payment"), "PaymentCompensated came back")
+    await clouds.assert_invariants([order_id])
+
+
+async def test_fifty_sagas_over_both_clouds_keep_every_promise(
+    make_clouds: MakeClouds, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clouds = await make_clouds()
+    for sku in ("SKU-A", "SKU-B", "SKU-C"):
+        await clouds.stock(sku, 20)
+    # 50 orders, 2 units each, over 3 SKUs of 20 units: some run out of stock; every
+    # seventh customer cannot pay.
+    plans = [((f"SKU-{'ABC'[i % 3]}", 2), "c-low" if i % 7 == 0 else "c-rich") for i in range(50)]
+
+    async def one(line: tuple[str, int], customer: str) -> tuple[str, float]:
+        started = time.perf_counter()
+        order_id = await clouds.app.place(line, customer=customer, price="7.00")
+        await clouds.app.host.wait_for_completion(order_id, timeout=60)
+        return order_id, time.perf_counter() - started
+
+    began = time.perf_counter()
+    results = await asyncio.gather(*(one(line, customer) for line, customer in plans))
+    elapsed = time.perf_counter() - began
+    views = await clouds.assert_invariants([order_id for order_id, _ in results])
+
+    outcomes = {s: sum(1 for v in views if v["status"] == s) for s in ("COMPLETED", "CANCELLED")}
+    assert outcomes["COMPLETED"] + outcomes["CANCELLED"] == 50
+    sold = sum([(await clouds.app.inventory(sku))["sold"] for sku in clouds.stocked])
+    assert sold == 2 * outcomes["COMPLETED"]
+    latencies = sorted(seconds * 1000 for _, seconds in results)
+    p50, p95 = statistics.median(latencies), statistics.quantiles(latencies, n=20)[18]
+    with capsys.disabled():
+        print(f"\n[cross-cloud] 50 concurrent sagas: {outcomes}, {elapsed:.2f} s wall, "
+              f"{50 / elapsed:.1f} sagas/s, latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms")
+
+
+async def _equals(value: Any, expected: Any) -> bool:
+    return (await value) == expected
+
+
+async def _awaiting_payment(clouds: Clouds, order_id: str) -> str | None:
+    status, body, _ = await clouds.app.call("GET", f"/api/orders/{order_id}")
+    if status != 200:
+        return None
+    waiting = any(e["event"] == "awaiting-reply" for e in body["timeline"] if e["step"] == "reserve_payment")
+    return body["sagaInstanceId"] if waiting else None
