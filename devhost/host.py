@@ -124,6 +124,8 @@ class DevHost:
         if prefix is not None:
             self.route_prefix = prefix.strip("/")
         hub = (extensions.get("durableTask") or {}).get("hubName")
+        if hub and hub.startswith("%") and hub.endswith("%") and len(hub) > 2:
+            hub = os.environ.get(hub[1:-1], "")  # an app-setting reference, resolved like the host does
         if hub and "%" not in hub:
             self.hub_name = hub
 

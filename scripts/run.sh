@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The run command: installs what is missing, starts the local servers (Azurite, the Cosmos
-# DB protocol server) and the app — on Azure Functions Core Tools (`func start`) when it is
-# installed, else on devhost, the in-process stand-in — then seeds demo stock and prints
-# the URLs. Ctrl-C stops everything it started.
+# DB protocol server), the cross-cloud loop (local Event Grid topics, the AWS payment
+# participant on the moto server, the EventBridge → Event Grid forwarder) and the app — on
+# Azure Functions Core Tools (`func start`) when it is installed, else on devhost, the
+# in-process stand-in — then seeds demo stock and customers and prints the URLs.
+# Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 
 PORT="${PORT:-7071}"
 COSMOS_PORT="${COSMOS_PORT:-8081}"
+EVENTGRID_PORT="${EVENTGRID_PORT:-6100}"  # must match EVENTGRID_TOPIC_ENDPOINT in local.settings.json
+AWS_ADAPTER_PORT="${AWS_ADAPTER_PORT:-7072}"
+MOTO_PORT="${MOTO_PORT:-5000}"
 STATE_DIR=".local"
 mkdir -p "$STATE_DIR/azurite" .devhost
 
@@ -46,6 +51,16 @@ else
   wait_port "$COSMOS_PORT" cosmos
 fi
 
+# The AWS side and both Event Grid topics; the Azure-bound topic delivers to the app's
+# Event Grid trigger, the AWS-bound one takes the app's key from local.settings.json.
+EVENTGRID_TOPIC_KEY="$(.venv/bin/python -c 'import json; print(json.load(open("local.settings.json"))["Values"]["EVENTGRID_TOPIC_KEY"])')"
+EVENTGRID_TOPIC_KEY="$EVENTGRID_TOPIC_KEY" .venv/bin/python -m local_cloud \
+  --app-webhook "http://127.0.0.1:$PORT/runtime/webhooks/eventgrid?functionName=aws_events" \
+  --eventgrid-port "$EVENTGRID_PORT" --adapter-port "$AWS_ADAPTER_PORT" --moto-port "$MOTO_PORT" --seed \
+  > "$STATE_DIR/local_cloud.log" 2>&1 &
+pids+=($!)
+wait_port "$EVENTGRID_PORT" local_cloud
+
 if command -v func > /dev/null 2>&1; then
   echo "run: starting the app on Azure Functions Core Tools"
   func start --port "$PORT" &
@@ -66,6 +81,9 @@ cat <<INFO
   Durable API    http://localhost:$PORT/runtime/webhooks/durabletask/instances
   devhost UI     http://localhost:$PORT/devhost/   (when running on devhost)
   Cosmos DB      https://localhost:$COSMOS_PORT/   (self-signed TLS)
+  Event Grid     http://127.0.0.1:$EVENTGRID_PORT/   (local topics to-aws, to-azure)
+  AWS (moto)     http://127.0.0.1:$MOTO_PORT/   payment adapter http://127.0.0.1:$AWS_ADAPTER_PORT/events
+                 demo customers: c-1 (1000 EUR), c-2 (250 EUR), c-low (10 EUR), c-usd (1000 USD); log: $STATE_DIR/local_cloud.log
   Azurite        http://127.0.0.1:10000 (blob) :10001 (queue) :10002 (table)
 
   Try:  curl -s -X POST http://localhost:$PORT/api/orders -H 'Content-Type: application/json' \\
