@@ -8,19 +8,25 @@ the failure text stay exactly as the host makes them.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from aws.seed import put_account
 from devhost import DevHost
 from devhost.worker_loop import on_worker_loop
-from ordersaga import cosmos_store, event_publisher
+from local_cloud.loop import CrossCloudLoop, LoopOptions
+from local_cloud.processes import free_port
+from ordersaga import cosmos_store, event_publisher, inventory_repository
 from ordersaga.config import CosmosSettings
+from tests.support.invariants import check_orders, check_payments, check_stock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,3 +138,65 @@ async def start_app(cosmos_settings: CosmosSettings, app_keys: AppKeys) -> Async
 async def on_app_loop_store() -> cosmos_store.CosmosStore:
     """The store the app's activities use (it lives on devhost's worker loop)."""
     return await on_worker_loop(cosmos_store.get_store)
+
+
+# -- both clouds: the app on devhost + the local cross-cloud loop ---------------------------
+
+CUSTOMERS = {"c-rich": Decimal("100000.00"), "c-low": Decimal("10.00")}
+
+
+@dataclass
+class Clouds:
+    app: AppClient
+    aws: CrossCloudLoop
+    stocked: dict[str, int]
+
+    @property
+    def backend(self) -> Any:
+        assert self.aws.backend is not None
+        return self.aws.backend
+
+    async def stock(self, sku: str, units: int) -> None:
+        await self.app.stock(sku, units)
+        self.stocked[sku] = units
+
+    async def views(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        return [await self.app.order(order_id) for order_id in order_ids]
+
+    async def assert_invariants(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        views = await self.views(order_ids)
+        store = await on_app_loop_store()
+        docs = {sku: await on_worker_loop(inventory_repository.read_stock, store, sku) for sku in self.stocked}
+        terminal = {v["orderId"] for v in views if v["status"] in ("COMPLETED", "CANCELLED")}
+        problems = [check_orders(views), check_stock(docs, self.stocked, terminal),
+                    await asyncio.to_thread(check_payments, self.backend, views, CUSTOMERS)]
+        assert not any(problems), "\n".join(str(p) for p in problems if p)
+        return views
+
+
+MakeClouds = Any
+
+
+@pytest.fixture
+async def make_clouds(start_app: StartApp, app_keys: AppKeys) -> AsyncIterator[MakeClouds]:
+    """`clouds = await make_clouds(**app settings)`: both clouds up, demo customers on AWS."""
+    started: list[CrossCloudLoop] = []
+
+    async def make(**settings: str) -> Clouds:
+        # The webhook URL needs the app's port and key, the app needs the topic's endpoint and
+        # key: fix the port first, start the AWS side and Event Grid, then the app.
+        app_port = free_port()
+        webhook = (f"http://127.0.0.1:{app_port}/runtime/webhooks/eventgrid"
+                   f"?functionName=aws_events&code={app_keys.master}")
+        loop = CrossCloudLoop(LoopOptions(app_webhook_url=webhook, retry_schedule_seconds=(0.2, 0.5, 1, 2),
+                                          relay_interval=0.02))
+        started.append(loop)
+        await loop.start()
+        for customer, amount in CUSTOMERS.items():
+            await asyncio.to_thread(put_account, loop.backend, customer, amount)
+        app = await start_app(port=app_port, **(loop.app_settings() | settings))
+        return Clouds(app, loop, {})
+
+    yield make
+    for loop in started:
+        await loop.stop()
