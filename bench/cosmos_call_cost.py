@@ -23,7 +23,7 @@ from azure.cosmos import CosmosClient as SyncCosmosClient
 from azure.cosmos import PartitionKey
 from azure.cosmos.aio import CosmosClient
 
-from tests.support.servers import CosmosServer
+from local_cloud.processes import CosmosServer
 
 # The local server's certificate is self-signed; the sync client would warn on every call.
 warnings.filterwarnings("ignore", message="Unverified HTTPS request")

@@ -1,13 +1,20 @@
-"""Child processes the local loop runs (the moto AWS server), started on a port and stopped."""
+"""Local servers started on a free port and stopped: the moto AWS server, the Cosmos DB
+protocol server and Azurite (both npm packages installed by `scripts/bootstrap.sh`)."""
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -54,4 +61,91 @@ class MotoServer:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+            self.process = None
+
+
+def node_bin(name: str) -> str:
+    local = REPO_ROOT / "node_modules" / ".bin" / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is not installed: run `bash scripts/bootstrap.sh` (npm ci)")
+    return found
+
+
+class CosmosServer:
+    """The Cosmos DB protocol server (npm @vercel/cosmosdb-server): HTTPS, self-signed."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"https://127.0.0.1:{self.port}/"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> CosmosServer:
+        self.process = subprocess.Popen(
+            [node_bin("cosmosdb-server"), "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        wait_for_port(self.port, timeout=30, process=self.process)
+        # The port opens before TLS is served on some machines: wait for a real handshake.
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw, \
+                        context.wrap_socket(raw, server_hostname="localhost"):
+                    return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+
+
+class Azurite:
+    """Azurite (npm) with an account and key made up for this run, so no well-known key is
+    needed anywhere in the tests."""
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+        self.blob_port, self.queue_port, self.table_port = free_port(), free_port(), free_port()
+        self.account = "testacct"
+        self.key = base64.b64encode(secrets.token_bytes(32)).decode()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def connection_string(self) -> str:
+        base = "http://127.0.0.1"
+        return (f"DefaultEndpointsProtocol=http;AccountName={self.account};AccountKey={self.key};"
+                f"BlobEndpoint={base}:{self.blob_port}/{self.account};"
+                f"QueueEndpoint={base}:{self.queue_port}/{self.account};"
+                f"TableEndpoint={base}:{self.table_port}/{self.account};")
+
+    def start(self) -> Azurite:
+        env = dict(os.environ, AZURITE_ACCOUNTS=f"{self.account}:{self.key}")
+        self.process = subprocess.Popen(
+            [node_bin("azurite"), "--silent", "--skipApiVersionCheck", "--location", str(self.location),
+             "--blobPort", str(self.blob_port), "--queuePort", str(self.queue_port),
+             "--tablePort", str(self.table_port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )
+        for port in (self.blob_port, self.queue_port, self.table_port):
+            wait_for_port(port, timeout=30, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            # Azurite lingers on SIGTERM while clients keep connections; its data is throwaway.
+            self.process.kill()
+            self.process.wait(timeout=5)
             self.process = None

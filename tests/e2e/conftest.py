@@ -22,11 +22,11 @@ import pytest
 from aws.seed import put_account
 from devhost import DevHost
 from devhost.worker_loop import on_worker_loop
+from local_cloud.invariants import check_orders, check_payments, check_stock
 from local_cloud.loop import CrossCloudLoop, LoopOptions
 from local_cloud.processes import free_port
 from ordersaga import cosmos_store, event_publisher, inventory_repository
 from ordersaga.config import CosmosSettings
-from tests.support.invariants import check_orders, check_payments, check_stock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

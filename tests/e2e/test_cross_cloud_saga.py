@@ -16,10 +16,10 @@ import pytest
 from azure.core.credentials import AzureKeyCredential
 from azure.eventgrid.aio import EventGridPublisherClient
 
+from local_cloud.invariants import credit, payment_row
 from ordersaga.event_publisher import to_cloud_event
 from ordersaga.events import AWS_SOURCE, new_event
 from tests.e2e.conftest import CUSTOMERS, Clouds, MakeClouds
-from tests.support.invariants import credit, payment_row
 
 pytestmark = pytest.mark.integration
 
