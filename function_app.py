@@ -6,11 +6,13 @@ from activities import activity_names, inventory, orders, payment, shipping
 from orchestrators import order_saga
 from orchestrators.saga_steps import ORDER_SAGA, validate_step_table
 from ordersaga.log_setup import quiet_sdk_http_logging
+from ordersaga.telemetry import configure_telemetry
 from triggers import aws_events, http_api, operator_api, sweeper
 
 ACTIVITY_MODULES = (orders, inventory, payment, shipping)
 
 quiet_sdk_http_logging()
+configure_telemetry()
 
 app = df.DFApp()
 for module in (order_saga, *ACTIVITY_MODULES, http_api, operator_api, aws_events, sweeper):

@@ -9,12 +9,14 @@ import azure.durable_functions as df
 
 from ordersaga import inventory_repository
 from ordersaga.cosmos_store import get_store
+from ordersaga.telemetry import traced_activity
 
 bp = df.Blueprint()
 log = logging.getLogger("ordersaga.activities.inventory")
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def reserve_inventory(request: dict[str, Any]) -> dict[str, Any]:
     store = await get_store()
     outcome = await inventory_repository.reserve_items(store, request["orderId"], request["order"]["items"])
@@ -27,6 +29,7 @@ async def reserve_inventory(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def release_inventory(request: dict[str, Any]) -> dict[str, Any]:
     store = await get_store()
     skus = [item["sku"] for item in request["order"]["items"]]

@@ -10,6 +10,7 @@ from ordersaga import inventory_repository, order_repository
 from ordersaga.cosmos_store import get_store
 from ordersaga.orders import OrderStatus
 from ordersaga.outcomes import Succeeded
+from ordersaga.telemetry import traced_activity
 
 bp = df.Blueprint()
 
@@ -20,12 +21,14 @@ def _reason(request: dict[str, Any], default: str) -> str:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def create_order(request: dict[str, Any]) -> dict[str, Any]:
     store = await get_store()
     return (await order_repository.create_order(store, request["order"], request["sagaId"])).to_json()
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def cancel_order(request: dict[str, Any]) -> dict[str, Any]:
     store = await get_store()
     outcome = await order_repository.cancel_order(store, request["orderId"], request["sagaId"],
@@ -34,6 +37,7 @@ async def cancel_order(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def confirm_order(request: dict[str, Any]) -> dict[str, Any]:
     """The pivot. Refuses an order the customer asked to cancel: the If-Match write here and
     the cancel endpoint's If-Match write cannot both succeed."""
@@ -46,6 +50,7 @@ async def confirm_order(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def complete_order(request: dict[str, Any]) -> dict[str, Any]:
     """Reservations become sales first, then the order completes: if the worker dies in
     between, the retry finds the sales already made and only completes the order."""
@@ -64,6 +69,7 @@ async def complete_order(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def park_order(request: dict[str, Any]) -> dict[str, Any]:
     """NEEDS_ATTENTION, with the undos still to run and the last error, for an operator."""
     store = await get_store()

@@ -12,6 +12,7 @@ from ordersaga.event_publisher import publish
 from ordersaga.events import AZURE_SOURCE, new_event
 from ordersaga.orders import order_total
 from ordersaga.outcomes import Succeeded
+from ordersaga.telemetry import traced_activity
 
 bp = df.Blueprint()
 
@@ -31,11 +32,13 @@ async def _publish(request: dict[str, Any], event_type: str, step: str, reason: 
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def request_payment(request: dict[str, Any]) -> dict[str, Any]:
     return await _publish(request, "PaymentReservationRequested", "reserve_payment")
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def request_payment_compensation(request: dict[str, Any]) -> dict[str, Any]:
     """The undo of reserve_payment. AWS releases idempotently and ignores it when nothing was
     reserved, so it is safe to send whatever happened to the request or its reply."""
@@ -45,5 +48,6 @@ async def request_payment_compensation(request: dict[str, Any]) -> dict[str, Any
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def request_payment_capture(request: dict[str, Any]) -> dict[str, Any]:
     return await _publish(request, "PaymentCaptureRequested", "capture_payment")

@@ -9,11 +9,13 @@ import azure.durable_functions as df
 from ordersaga.clock import iso, utc_now
 from ordersaga.cosmos_store import EtagDecision, get_store
 from ordersaga.outcomes import Rejected, RejectionCode, Succeeded
+from ordersaga.telemetry import traced_activity
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 async def schedule_shipment(request: dict[str, Any]) -> dict[str, Any]:
     store = await get_store()
     order_id = request["orderId"]

@@ -15,10 +15,12 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import AzureError
 from azure.core.messaging import CloudEvent
 from azure.eventgrid.aio import EventGridPublisherClient
+from opentelemetry.trace import SpanKind
 
 from ordersaga.config import EventGridSettings
 from ordersaga.events import SagaEvent
 from ordersaga.outcomes import TransientError
+from ordersaga.telemetry import current_traceparent, saga_span
 
 _clients: dict[asyncio.AbstractEventLoop, EventGridPublisherClient] = {}
 
@@ -39,18 +41,26 @@ def _client() -> EventGridPublisherClient:
     return client
 
 
-def to_cloud_event(event: SagaEvent) -> CloudEvent:
-    extensions = {"traceparent": event.traceparent} if event.traceparent else None
+def to_cloud_event(event: SagaEvent, traceparent: str | None = None) -> CloudEvent:
+    """`traceparent` overrides the event's own (the publishing span's context, when traced)."""
+    traceparent = traceparent or event.traceparent
+    extensions = {"traceparent": traceparent} if traceparent else None
     return CloudEvent(source=event.source, type=event.type, data=event.data, subject=event.subject, id=event.id,
                       time=None, datacontenttype="application/json", extensions=extensions)
 
 
 async def publish(events: list[SagaEvent]) -> None:
     """Send one batch; any failure is transient from the saga's point of view (retried)."""
-    try:
-        await _client().send([to_cloud_event(e) for e in events])
-    except AzureError as error:
-        raise TransientError(f"Event Grid publish failed: {error}") from error
+    kinds = ", ".join(sorted({e.type for e in events}))
+    with saga_span(f"publish {kinds}", None, kind=SpanKind.PRODUCER, order_id=events[0].order_id if events else None,
+                   event_id=events[0].id if len(events) == 1 else None,
+                   attributes={"messaging.system": "eventgrid", "messaging.batch.message_count": len(events)}):
+        # Each event carries the publish span's context, so AWS's spans hang under it.
+        cloud_events = [to_cloud_event(e, current_traceparent(e.traceparent)) for e in events]
+        try:
+            await _client().send(cloud_events)
+        except AzureError as error:
+            raise TransientError(f"Event Grid publish failed: {error}") from error
 
 
 async def close_publishers() -> None:
