@@ -9,6 +9,7 @@ the failure text stay exactly as the host makes them.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -110,6 +111,9 @@ async def start_app(cosmos_settings: CosmosSettings, app_keys: AppKeys) -> Async
     """Start the app on devhost with this test's Cosmos database; stopped after the test."""
     started: list[tuple[DevHost, aiohttp.ClientSession]] = []
     function_key, master_key = app_keys.function, app_keys.master
+    # devhost applies its settings to os.environ, as the worker process would; a test is not
+    # a process, so put the environment back afterwards for the tests that follow.
+    environment_before = dict(os.environ)
 
     async def start(activity_overrides: dict[str, Any] | None = None, port: int = 0, **settings: str) -> AppClient:
         host = DevHost(
@@ -133,6 +137,8 @@ async def start_app(cosmos_settings: CosmosSettings, app_keys: AppKeys) -> Async
     # next test has a database of its own.
     await on_worker_loop(cosmos_store.close_stores)
     await on_worker_loop(event_publisher.close_publishers)
+    os.environ.clear()
+    os.environ.update(environment_before)
 
 
 async def on_app_loop_store() -> cosmos_store.CosmosStore:
