@@ -7,10 +7,7 @@ real); everything else talks to the real Cosmos protocol server.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from azure.core.pipeline.transport import AioHttpTransport
 from azure.cosmos import exceptions as cosmos_errors
 from azure.cosmos.aio import CosmosClient
 
@@ -18,31 +15,9 @@ from ordersaga import inventory_repository
 from ordersaga.config import CosmosSettings
 from ordersaga.cosmos_store import CosmosStore
 from ordersaga.outcomes import Succeeded, TransientError
+from tests.support.cosmos_faults import RefusingTransport
 
 pytestmark = pytest.mark.integration
-
-
-class RefusingTransport(AioHttpTransport):
-    """Answers the first `refusals` replace (PUT) requests with `status` instead of sending them."""
-
-    def __init__(self, status: int, refusals: int, retry_after_ms: int = 20, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.status, self.remaining, self.retry_after_ms = status, refusals, retry_after_ms
-        self.refused = 0
-
-    async def send(self, request: Any, **kwargs: Any) -> Any:
-        if request.method == "PUT" and "/docs/" in request.url and self.remaining > 0:
-            self.remaining -= 1
-            self.refused += 1
-            # Ask the real server something harmless, then present its answer as a refusal:
-            # a genuine response object, with nothing written.
-            probe = type(request)("GET", request.url.split("/dbs/")[0] + "/", headers=dict(request.headers))
-            response = await super().send(probe, **kwargs)
-            response.status_code = self.status
-            response.headers["x-ms-retry-after-ms"] = str(self.retry_after_ms)
-            response.headers["x-ms-substatus"] = "0"
-            return response
-        return await super().send(request, **kwargs)
 
 
 async def open_store(settings: CosmosSettings, transport: RefusingTransport) -> CosmosStore:
