@@ -22,6 +22,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+from opentelemetry.trace import SpanKind
 
 from orchestrators.saga_steps import AWS_COMPENSATION_EVENT
 from ordersaga import inbox, order_repository
@@ -30,6 +31,7 @@ from ordersaga.cosmos_store import CosmosStore, get_store
 from ordersaga.event_publisher import publish
 from ordersaga.events import AZURE_SOURCE, INBOUND_FROM_AWS, PoisonEvent, SagaEvent, new_event, normalise
 from ordersaga.orders import OrderStatus
+from ordersaga.telemetry import saga_span
 
 bp = df.Blueprint()
 log = logging.getLogger("ordersaga.aws_events")
@@ -60,12 +62,17 @@ async def aws_events(event: func.EventGridEvent, client: df.DurableOrchestration
         record = await inbox.record_poison(store, poison.reason, raw)
         log.error("poison event %s acknowledged and recorded as %s: %s", raw.get("id"), record, poison.reason)
         return
-    if await inbox.already_processed(store, saga_event.id):
-        log.info("event %s (%s) already processed; duplicate ignored", saga_event.id, saga_event.type)
-        return
-    outcome = await route(store, client, saga_event)
-    await inbox.mark_processed(store, saga_event, outcome)
-    log.info("event %s %s for order %s: %s", saga_event.id, saga_event.type, saga_event.order_id, outcome)
+    with saga_span(f"receive {saga_event.type}", saga_event.traceparent, kind=SpanKind.CONSUMER,
+                   order_id=saga_event.order_id, instance_id=str(saga_event.data.get("sagaId") or ""),
+                   event_id=saga_event.id, attributes={"messaging.system": "eventgrid"}) as span:
+        if await inbox.already_processed(store, saga_event.id):
+            span.set_attribute("ordersaga.duplicate", True)
+            log.info("event %s (%s) already processed; duplicate ignored", saga_event.id, saga_event.type)
+            return
+        outcome = await route(store, client, saga_event)
+        await inbox.mark_processed(store, saga_event, outcome)
+        span.set_attribute("ordersaga.outcome", outcome)
+        log.info("event %s %s for order %s: %s", saga_event.id, saga_event.type, saga_event.order_id, outcome)
 
 
 async def route(store: CosmosStore, client: df.DurableOrchestrationClient, event: SagaEvent) -> str:

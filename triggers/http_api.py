@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
+from opentelemetry.trace import SpanKind
 
 from orchestrators.saga_steps import CANCEL_EVENT
 from ordersaga import inventory_repository, order_repository
@@ -28,6 +29,7 @@ from ordersaga.config import SagaPolicy
 from ordersaga.cosmos_store import get_store
 from ordersaga.orders import OrderStatus
 from ordersaga.saga_input import SagaInput
+from ordersaga.telemetry import current_traceparent, saga_span
 from triggers.http_json import HttpError, json_errors, json_response, parse_body
 
 bp = df.Blueprint()
@@ -65,12 +67,18 @@ def order_id_for(idempotency_key: str | None) -> str:
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
-def trace_context(req: func.HttpRequest) -> str:
-    """The caller's W3C traceparent when it sent a valid one, else a new trace for this saga."""
+def incoming_trace(req: func.HttpRequest) -> str | None:
+    """The caller's W3C traceparent, when it sent a valid one."""
     incoming = (req.headers.get("traceparent") or "").strip().lower()
     if TRACEPARENT.match(incoming) and incoming[3:35] != "0" * 32:
         return incoming
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    return None
+
+
+def trace_context(req: func.HttpRequest) -> str:
+    """The trace this saga belongs to: the current span's (telemetry on), else the caller's,
+    else a new one — the saga carries it to every activity and event either way."""
+    return current_traceparent(incoming_trace(req)) or f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
 def _fingerprint(order: dict[str, Any]) -> str:
@@ -108,9 +116,11 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
             body = _accepted_body(req, client, order_id) | {"replayed": True}
             return json_response(body, 200, {"Location": body["statusUrl"]})
 
-    saga = SagaInput(order=order, policy=SagaPolicy.from_environment(), traceparent=trace_context(req))
-    await client.start_new(ORCHESTRATOR, instance_id=order_id, client_input=saga.to_json())
-    log.info("order %s: saga started", order_id)
+    with saga_span("POST /api/orders", incoming_trace(req), kind=SpanKind.SERVER, order_id=order_id,
+                   instance_id=order_id, attributes={"http.request.method": "POST", "http.route": "orders"}):
+        saga = SagaInput(order=order, policy=SagaPolicy.from_environment(), traceparent=trace_context(req))
+        await client.start_new(ORCHESTRATOR, instance_id=order_id, client_input=saga.to_json())
+        log.info("order %s: saga started", order_id)
     body = _accepted_body(req, client, order_id)
     return json_response(body, 202, {"Location": body["statusUrl"], "Retry-After": "2"})
 
