@@ -1,0 +1,137 @@
+"""kill -9 the host in the middle of an order saga, start it again on the same store: the saga
+resumes where its history says and completes; the activity that was running when the host
+died runs again (at-least-once); both clouds agree afterwards.
+
+The app runs on devhost as its own process (`python -m devhost`, SQLite store), the AWS side
+and Event Grid in this process (the whole local loop), Cosmos on the protocol server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from aws.seed import put_account
+from local_cloud.invariants import check_orders, check_payments, check_stock
+from local_cloud.loop import CrossCloudLoop, LoopOptions
+from local_cloud.processes import REPO_ROOT, free_port
+from ordersaga import inventory_repository
+from ordersaga.config import CosmosSettings
+from ordersaga.cosmos_store import CosmosStore
+from tests.e2e.conftest import FAST_SAGA
+
+pytestmark = pytest.mark.integration
+
+CREDIT = {"c-1": "500.00"}
+
+
+class HostProcess:
+    """`python -m devhost` for this app, anonymous, on a fixed port and a SQLite file."""
+
+    def __init__(self, port: int, store: Path, env: dict[str, str]) -> None:
+        self.port, self.store, self.env = port, store, env
+        self.process: asyncio.subprocess.Process | None = None
+        self.base = f"http://127.0.0.1:{port}"
+
+    async def start(self) -> HostProcess:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "devhost", "--app-dir", str(REPO_ROOT), "--port", str(self.port),
+            "--store", str(self.store), "--anonymous", "--no-timers", "--log-level", "WARNING",
+            cwd=REPO_ROOT, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), 60)
+        assert line.startswith(b"devhost ready: "), line
+        return self
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            await self.process.wait()
+
+
+@pytest.fixture
+async def loop_and_env(cosmos_settings: CosmosSettings, tmp_path: Path) -> AsyncIterator[tuple[Any, ...]]:
+    port = free_port()
+    cloud = await CrossCloudLoop(LoopOptions(
+        app_webhook_url=f"http://127.0.0.1:{port}/runtime/webhooks/eventgrid?functionName=aws_events",
+        retry_schedule_seconds=(0.2, 0.5, 1, 2, 5, 10), relay_interval=0.02)).start()
+    try:
+        for customer, credit in CREDIT.items():
+            await asyncio.to_thread(put_account, cloud.backend, customer, credit)
+        # confirm_order (the pivot) takes 2 s: the window in which the host is killed.
+        env = dict(os.environ) | cloud.app_settings() | FAST_SAGA | {
+            "DEVHOST_FAULTS": json.dumps({"activities": {"confirm_order": {"delay_s": 2}}}),
+            "PYTHONPATH": str(REPO_ROOT)}
+        yield cloud, env, port, tmp_path / "devhost.sqlite"
+    finally:
+        await cloud.stop()
+
+
+async def view(http: aiohttp.ClientSession, base: str, order_id: str) -> dict[str, Any]:
+    async with http.get(f"{base}/api/orders/{order_id}") as response:
+        assert response.status == 200
+        return dict(await response.json())
+
+
+async def until(http: aiohttp.ClientSession, base: str, order_id: str, done: Any, timeout: float = 60) -> dict:
+    for _ in range(int(timeout / 0.05)):
+        current = await view(http, base, order_id)
+        if done(current):
+            return current
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{order_id}: not reached; last {current['status']} {current['saga']}")
+
+
+async def test_a_saga_killed_mid_pivot_resumes_and_completes(
+    loop_and_env: tuple[Any, ...], cosmos_settings: CosmosSettings
+) -> None:
+    cloud, env, port, store_file = loop_and_env
+    host = await HostProcess(port, store_file, env).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.put(f"{host.base}/api/inventory/SKU-1", json={"available": 10}) as r:
+                assert r.status == 200
+            order = {"customerId": "c-1", "currency": "EUR",
+                     "items": [{"sku": "SKU-1", "quantity": 3, "unitPrice": "20.00"}]}
+            async with http.post(f"{host.base}/api/orders", json=order) as r:
+                assert r.status == 202
+                order_id = (await r.json())["orderId"]
+            await until(http, host.base, order_id, lambda v: v["saga"]["currentStep"] == "confirm_order")
+            await host.kill()  # payment reserved on AWS, stock reserved, the pivot in flight
+
+            host = await HostProcess(port, store_file, env).start()
+            final = await until(http, host.base, order_id, lambda v: v["saga"]["runtimeStatus"] == "Completed")
+            final = await until(http, host.base, order_id, lambda v: v.get("payment") is not None)
+    finally:
+        await host.stop()
+
+    assert final["status"] == "COMPLETED"
+    assert final["saga"]["attempts"]["confirm_order"] == 1, "the replayed saga did not count a second attempt"
+    started = [e for e in final["timeline"] if e["step"] == "confirm_order" and e["event"] == "started"]
+    assert len(started) == 1, "the orchestrator's own record is replayed, not rewritten"
+    assert final["payment"]["status"] == "CAPTURED"
+    store = await CosmosStore.open(cosmos_settings)
+    try:
+        sku = await inventory_repository.read_stock(store, "SKU-1")
+    finally:
+        await store.close()
+    assert sku is not None
+    problems = [check_orders([final]), check_stock({"SKU-1": sku}, {"SKU-1": 10}, {order_id}),
+                await asyncio.to_thread(check_payments, cloud.backend, [final],
+                                        {c: Decimal(v) for c, v in CREDIT.items()})]
+    assert not any(problems), "\n".join(str(p) for p in problems if p)
