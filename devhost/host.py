@@ -170,8 +170,18 @@ class DevHost:
             log.warning("devhost: ANONYMOUS MODE — function keys are not checked "
                         "(explicitly enabled)")
         else:
-            log.info("devhost: function key %s, master key %s", self.keys.function_key,
-                     self.keys.master_key)
+            # Keys the settings provide are never logged; generated ones are shown once, since
+            # nobody could call the host otherwise.
+            generated = {name: value for name, setting, value in (
+                ("function key", "DEVHOST_FUNCTION_KEY", self.keys.function_key),
+                ("master key", "DEVHOST_MASTER_KEY", self.keys.master_key))
+                if not app_settings.setting(self.settings, setting)}
+            if generated:
+                log.warning("devhost: generated %s (set %s to choose them)",
+                            ", ".join(f"{name} {value}" for name, value in generated.items()),
+                            "DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY")
+            else:
+                log.info("devhost: keys from settings (not logged)")
         self.engine.recover()
         timers_on = self.timers_requested
         if timers_on is None:

@@ -7,6 +7,8 @@ the app's Event Grid trigger → the saga. Every scenario ends with the invarian
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import statistics
 import time
 from decimal import Decimal
@@ -55,7 +57,10 @@ async def annotation(clouds: Clouds, order_id: str, name: str) -> Any:
     return (await clouds.app.order(order_id)).get(name)
 
 
-async def test_a_paid_order_completes_and_the_payment_is_captured_on_aws(make_clouds: MakeClouds) -> None:
+async def test_a_paid_order_completes_and_the_payment_is_captured_on_aws(
+    make_clouds: MakeClouds, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     clouds = await make_clouds()
     await clouds.stock("SKU-A", 10)
     order_id = await clouds.app.place(("SKU-A", 2), customer="c-rich", price="12.50")
@@ -74,6 +79,14 @@ async def test_a_paid_order_completes_and_the_payment_is_captured_on_aws(make_cl
     marked = await eventually(lambda: annotation(clouds, order_id, "reconciliation"), "order marked")
     assert marked["reason"] == "fraud check (late)"
     assert (await clouds.app.order(order_id))["status"] == "COMPLETED"
+
+    # Nothing secret reached the logs of the whole run (app, devhost, Event Grid, AWS side).
+    secrets_in_play = {"to-aws topic key": clouds.aws.to_aws_key, "to-azure topic key": clouds.aws.to_azure_key,
+                       "function key": clouds.app.function_key, "master key": clouds.app.master_key,
+                       "Cosmos key": os.environ["COSMOS_KEY"]}
+    logged = caplog.text + "\n".join(str(r.__dict__) for r in caplog.records)
+    assert len(caplog.records) > 20, "the run did log"
+    assert [name for name, value in secrets_in_play.items() if value in logged] == []
 
 
 async def test_a_declined_payment_cancels_the_order_and_frees_the_stock(make_clouds: MakeClouds) -> None:
