@@ -65,7 +65,8 @@ def check_stock(sku_documents: Mapping[str, Mapping[str, Any]], stocked: Mapping
     for sku, doc in sku_documents.items():
         total = doc["available"] + doc["reserved"] + doc["sold"]
         problems.check(total == stocked[sku], f"{sku}: available+reserved+sold = {total}, stocked {stocked[sku]}")
-        held = sum(r["quantity"] for r in (doc.get("reservations") or {}).values())
+        # The stored document holds {"quantity": n, "at": …} per order, the API view just n.
+        held = sum(r["quantity"] if isinstance(r, dict) else int(r) for r in (doc.get("reservations") or {}).values())
         problems.check(held == doc["reserved"], f"{sku}: reservations hold {held}, counter says {doc['reserved']}")
         left = set(doc.get("reservations") or {}) & terminal_orders
         problems.check(not left, f"{sku}: terminal orders still hold reservations: {sorted(left)}")

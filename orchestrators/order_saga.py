@@ -146,18 +146,13 @@ class OrderSaga:
     # -- forward steps ---------------------------------------------------------------------
 
     def run_bounded(self, step: SagaStep) -> Steps:
-        """Run a step under the Durable retry policy, raced against its timeout and (before
+        """Run a step with a bounded number of attempts, raced against its timeout and (before
         the pivot) the abort events; then, for a step that expects a reply, wait for it."""
         self.step_started(step)
-        retry = df.RetryOptions(self.policy.step_retry_interval_ms, self.policy.step_max_attempts)
-        task = self.context.call_activity_with_retry(step.activity, retry, self.request(step.name))
-        timeout = self.policy.step_timeout_seconds if step.timed else None
-        finished = yield from self.race(step, [task], timeout, SagaFailure.STEP_TIMED_OUT)
-        if isinstance(finished, Rejected):
-            return finished
-        if task.state is TaskState.FAILED:
-            return Rejected(SagaFailure.STEP_FAILED, first_line(task.result))
-        outcome = self.decode(step.name, task.result)
+        timeout = self.policy.step_timeout_seconds
+        timer = self.timer_in(timedelta(seconds=timeout)) if step.timed else None
+        outcome = yield from self.attempt_bounded(step, timer, f"{step.name}: no answer within {timeout}s")
+        self.cancel(timer)
         if step.reply is None or isinstance(outcome, Rejected):
             return outcome
         # The request is out; its answer comes back as one of two external events.
@@ -165,8 +160,11 @@ class OrderSaga:
         rejected = self.context.wait_for_external_event(step.reply.rejected)
         self.progress.note(self.now(), step.name, "awaiting-reply", f"{step.reply.accepted} | {step.reply.rejected}")
         self.publish()
-        answer = yield from self.race(step, [accepted, rejected], self.policy.payment_reply_timeout_seconds,
-                                      SagaFailure.REPLY_TIMED_OUT)
+        reply_timeout = self.policy.payment_reply_timeout_seconds
+        reply_timer = self.timer_in(timedelta(seconds=reply_timeout))
+        answer = yield from self.race(step, [accepted, rejected], reply_timer, SagaFailure.REPLY_TIMED_OUT,
+                                      f"{step.name}: no answer within {reply_timeout}s")
+        self.cancel(reply_timer)
         if isinstance(answer, Rejected):
             return answer
         if answer is rejected:
@@ -175,15 +173,49 @@ class OrderSaga:
         self.progress.note(self.now(), step.name, "reply", step.reply.accepted)
         return Succeeded(event_payload(accepted.result))
 
-    def race(self, step: SagaStep, work: list[TaskBase], timeout_seconds: int | None, timeout_code: str) -> Steps:
-        """Wait for the first of `work`, a durable timer (if any) and, before the pivot, the
-        abort events. Returns the Rejected outcome of a timeout or abort, else the `work` task
-        that finished. The timer is cancelled on every path: an uncancelled one keeps the
-        instance Running until it fires."""
+    def attempt_bounded(self, step: SagaStep, timer: TaskBase | None, timeout_message: str) -> Steps:
+        """Up to SAGA_STEP_MAX_ATTEMPTS attempts, a durable backoff timer between them, all
+        inside the step's race.
+
+        Not `call_activity_with_retry`: its retry timers and re-attempts are scheduled by the
+        extension (DTFx's retry interceptor) while the race is still open, and a race whose
+        timer the orchestrator cancelled completes at once when replayed — so the following
+        step would replay ahead of those retry timers and the instance fails as
+        non-deterministic. Retrying here keeps every timer and attempt in the orchestrator's
+        own, replayable sequence.
+        """
+        attempt = 1
+        while True:
+            task = self.context.call_activity(step.activity, self.request(step.name))
+            finished = yield from self.race(step, [task], timer, SagaFailure.STEP_TIMED_OUT, timeout_message)
+            if isinstance(finished, Rejected):
+                return finished
+            if task.state is not TaskState.FAILED:
+                return self.decode(step.name, task.result)
+            error = first_line(task.result)
+            if attempt >= self.policy.step_max_attempts:
+                return Rejected(SagaFailure.STEP_FAILED, error)
+            self.progress.fail(step.name, SagaFailure.STEP_FAILED, error)
+            self.progress.note(self.now(), step.name, "retry-scheduled", error)
+            self.publish()
+            delay = backoff_delay(self.policy.step_retry_interval_ms, attempt, self.policy.step_retry_interval_ms * 8,
+                                  deterministic_fraction(self.context.instance_id, step.name, attempt))
+            pause = self.timer_in(delay)
+            waited = yield from self.race(step, [pause], timer, SagaFailure.STEP_TIMED_OUT, timeout_message)
+            if isinstance(waited, Rejected):
+                self.cancel(pause)
+                return waited
+            attempt += 1
+            self.progress.count_attempt(step.name)
+
+    def race(self, step: SagaStep, work: list[TaskBase], timer: TaskBase | None, timeout_code: str,
+             timeout_message: str) -> Steps:
+        """Wait for the first of `work`, the timer (if any) and, before the pivot, the abort
+        events. Returns the Rejected outcome of a timeout or abort, else the `work` task that
+        finished. The caller owns the timer and cancels it when the step is over: an
+        uncancelled one keeps the instance Running until it fires."""
         racers = list(work)
-        timer = None
-        if timeout_seconds is not None:
-            timer = self.context.create_timer(self.now() + timedelta(seconds=timeout_seconds))
+        if timer is not None:
             racers.append(timer)
         if step.kind is StepKind.COMPENSATABLE:
             racers.extend(self.aborts.values())
@@ -195,15 +227,21 @@ class OrderSaga:
                 yield winner
             except Exception:  # noqa: BLE001 - the task's state records the failure
                 pass
-        if timer is not None and not timer.is_completed:
-            timer.cancel()
         if winner is timer:
-            return Rejected(timeout_code, f"{step.name}: no answer within {timeout_seconds}s")
+            return Rejected(timeout_code, timeout_message)
         for name, abort in self.aborts.items():
             if winner is abort:
                 code, message = ABORT_REASONS[name]
                 return Rejected(code, message, [event_payload(abort.result)])
         return winner
+
+    def timer_in(self, delay: timedelta) -> TaskBase:
+        return self.context.create_timer(self.now() + delay)
+
+    @staticmethod
+    def cancel(timer: TaskBase | None) -> None:
+        if timer is not None and not timer.is_completed:
+            timer.cancel()
 
     def run_until_deadline(self, step: SagaStep) -> Steps:
         """After the pivot: retry with backoff until success; never compensate. Returns None

@@ -13,10 +13,12 @@ Kinds:
 - RETRIABLE: after the pivot; retried with backoff until it succeeds, never compensated.
   If it still fails at the forward deadline the saga parks as NEEDS_ATTENTION.
 
-Retry: BOUNDED steps use the Durable retry policy (constant interval, a fixed number of
-attempts — all that Python's RetryOptions reaches the extension with), then count as
-failed. UNTIL_DEADLINE steps and every undo run the orchestrator's own loop of durable
-timers with exponential backoff and deterministic jitter. Timings come from `SagaPolicy`.
+Retry: BOUNDED steps get SAGA_STEP_MAX_ATTEMPTS attempts inside the step's race, then count
+as failed; UNTIL_DEADLINE steps retry until SAGA_FORWARD_DEADLINE_SECONDS; every undo until
+SAGA_UNDO_DEADLINE_SECONDS. All of them wait between attempts on durable timers with
+exponential backoff and deterministic jitter, scheduled by the orchestrator itself — not the
+Durable retry policy, whose extension-side retry timers break the replay of a race whose
+timer was cancelled (see `OrderSaga.attempt_bounded`). Timings come from `SagaPolicy`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class StepKind(StrEnum):
 
 
 class Retry(StrEnum):
-    BOUNDED = "bounded"  # Durable RetryOptions: SAGA_STEP_RETRY_INTERVAL_MS × SAGA_STEP_MAX_ATTEMPTS
+    BOUNDED = "bounded"  # SAGA_STEP_MAX_ATTEMPTS attempts, backoff from SAGA_STEP_RETRY_INTERVAL_MS
     UNTIL_DEADLINE = "until-deadline"  # own backoff loop up to SAGA_FORWARD_DEADLINE_SECONDS
 
 

@@ -130,6 +130,25 @@ async def test_a_failing_step_after_the_pivot_is_retried_and_never_compensated(s
     assert view["saga"]["compensatedSteps"] == [] and all(recorder.calls[u] == 0 for u in UNDOS)
 
 
+@pytest.mark.parametrize("failing", ["create_order", "reserve_inventory"])
+async def test_a_transient_failure_before_the_pivot_is_retried_inside_the_race(
+    start_app: StartApp, failing: str
+) -> None:
+    """Regression: with the Durable retry policy inside a race whose timer is cancelled, the
+    replay ran ahead of the extension's retry timers and the saga failed as non-deterministic."""
+    aws = FakePaymentService()
+    recorder = ActivityRecorder()
+    app = await start_with(start_app, aws, recorder, extra={failing: recorder.real(failing, fail_first=2)})
+    await app.stock("SKU-1", 10)
+    order_id = await app.place(("SKU-1", 1))
+    view = await app.finished(order_id)
+
+    assert view["saga"]["runtimeStatus"] == "Completed" and view["status"] == "COMPLETED", view["saga"]
+    assert recorder.calls[failing] == 3 and view["saga"]["attempts"][failing] == 3
+    assert [e["event"] for e in view["timeline"] if e["step"] == failing].count("retry-scheduled") == 2
+    assert view["saga"]["compensatedSteps"] == []
+
+
 async def test_no_payment_reply_times_out_and_compensates_with_a_request_to_aws(start_app: StartApp) -> None:
     aws = FakePaymentService(reply=None)
     app = await start_with(start_app, aws, PAYMENT_REPLY_TIMEOUT_SECONDS="1")
