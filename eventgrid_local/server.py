@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections import Counter
 from typing import Any
 
 import aiohttp
@@ -32,6 +33,10 @@ class EventGridService:
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        # Test hook (off by default): event type -> how many publishes carrying it to refuse
+        # with 503, as a throttled or briefly unavailable topic answers; a refused batch is
+        # not accepted at all.
+        self.refuse_publishes: Counter[str] = Counter()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BATCH_BYTES * 2)
@@ -83,6 +88,10 @@ class EventGridService:
             events = parse_batch(await request.read(), request.headers.get("Content-Type", ""), topic.input_schema)
         except PublishError as error:
             return _error(error)
+        refused = next((t for t in map(event_type_of, events) if self.refuse_publishes[t] > 0), None)
+        if refused is not None:
+            self.refuse_publishes[refused] -= 1
+            return _error(PublishError(503, "ServiceUnavailable", "the topic is unavailable (injected)"))
         for event in events:
             for subscription in topic.subscriptions:
                 if subscription.wants(event_type_of(event)):

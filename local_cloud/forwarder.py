@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -32,6 +33,24 @@ class ForwarderStats:
     forwarded: int = 0
     refused: int = 0
     transient_failures: int = 0
+    lost: int = 0  # dropped by the `lose` test hook
+
+
+@dataclass
+class LinkFaults:
+    """Test hooks for the link between the clouds (all off by default), per event type:
+    `lose` drops the next n replies of that type (deleted from the queue, never delivered);
+    `repeat` delivers each of the next n replies `copies` times."""
+
+    lose: Counter[str] = field(default_factory=Counter)
+    repeat: Counter[str] = field(default_factory=Counter)
+    copies: int = 3
+
+    def take(self, counter: Counter[str], event_type: str) -> bool:
+        if counter[event_type] > 0:
+            counter[event_type] -= 1
+            return True
+        return False
 
 
 def envelope_to_cloudevent(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +63,7 @@ class SqsToEventGridForwarder:
         self._sqs, self._queue_url = sqs, queue_url
         self._topic_endpoint, self._topic_key = topic_endpoint, topic_key
         self.stats = ForwarderStats()
+        self.faults = LinkFaults()
         # While held, replies stay in the queue (nothing is lost): how a slow or partitioned
         # link between the clouds looks to the saga.
         self.held = False
@@ -68,13 +88,16 @@ class SqsToEventGridForwarder:
             log.error("message %s is not a usable event (%s); left for the dead-letter queue",
                       message.get("MessageId"), error)
             return
+        if self.faults.take(self.faults.lose, cloud_event["type"]):
+            await asyncio.to_thread(self._sqs.delete_message, QueueUrl=self._queue_url,
+                                    ReceiptHandle=message["ReceiptHandle"])
+            self.stats.lost += 1
+            log.warning("event %s (%s) lost on the way (injected)", cloud_event["id"], cloud_event["type"])
+            return
+        copies = self.faults.copies if self.faults.take(self.faults.repeat, cloud_event["type"]) else 1
         try:
-            async with http.post(self._topic_endpoint, json=[cloud_event],
-                                 params={"api-version": "2018-01-01"},
-                                 headers={"aeg-sas-key": self._topic_key,
-                                          "Content-Type": "application/cloudevents-batch+json"}) as answer:
-                status = answer.status
-                detail = await answer.text()
+            for _ in range(copies):  # more than one only when repeating (an at-least-once link may)
+                status, detail = await self._post(http, cloud_event)
         except (aiohttp.ClientError, TimeoutError) as error:
             self.stats.transient_failures += 1
             log.warning("topic unreachable (%s); message %s stays queued", error, message.get("MessageId"))
@@ -90,6 +113,12 @@ class SqsToEventGridForwarder:
         else:
             self.stats.transient_failures += 1
             log.warning("topic answered %s for event %s; it stays queued", status, cloud_event["id"])
+
+    async def _post(self, http: aiohttp.ClientSession, cloud_event: dict[str, Any]) -> tuple[int, str]:
+        async with http.post(self._topic_endpoint, json=[cloud_event], params={"api-version": "2018-01-01"},
+                             headers={"aeg-sas-key": self._topic_key,
+                                      "Content-Type": "application/cloudevents-batch+json"}) as answer:
+            return answer.status, await answer.text()
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 0.2) -> None:
         async with aiohttp.ClientSession() as http:
