@@ -216,7 +216,8 @@ def print_matrix(rows: list[Row]) -> str:
             value = row.cells[column]
             cells.append(f"{'pass' if value == 'pass' else 'n/a' if value.startswith('n/a') else 'FAIL':>12}")
         lines.append(f"{row.name:<{width}}" + " ".join(cells))
-    lines.append("[chaos] process killed and restarted mid-saga: tests/e2e/test_restart_recovery.py (pivot only)")
+    lines.append("[chaos] process killed and restarted mid-saga: every step and undo "
+                 "(tests/e2e/test_restart_recovery.py)")
     return "\n".join(lines)
 
 
