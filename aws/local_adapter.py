@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from aws.entra_auth import EntraTokenValidator, Unauthenticated
 from aws.local_infra import create_local_infrastructure, route_bus_to_queue
 from aws.relay import relay_once
 from aws.seed import seed_demo_customers
@@ -34,12 +35,20 @@ log = logging.getLogger("aws.payments.adapter")
 
 BACKEND_KEY = web.AppKey("backend", Backend)
 RELAY_INTERVAL_KEY = web.AppKey("relay_interval", float)
+AUTH_KEY = web.AppKey("auth", EntraTokenValidator)
 
 
-def create_app(backend: Backend, *, relay_interval: float = 0.0) -> web.Application:
+def create_app(backend: Backend, *, relay_interval: float = 0.0,
+               auth: EntraTokenValidator | None = None) -> web.Application:
+    """`auth` plays the API Gateway's JWT authorizer. Without it every caller is let in —
+    said loudly at start, since in AWS the authorizer is always there."""
     app = web.Application(client_max_size=2 * 1024 * 1024)  # Event Grid batches reach 1 MB
     app[BACKEND_KEY] = backend
     app[RELAY_INTERVAL_KEY] = relay_interval
+    if auth is not None:
+        app[AUTH_KEY] = auth
+    else:
+        log.warning("AWS adapter: Entra token validation is OFF — any caller may post events")
     app.router.add_route("OPTIONS", "/events", _options)
     app.router.add_post("/events", _post)
     app.router.add_get("/health", _health)
@@ -53,6 +62,15 @@ async def _options(request: web.Request) -> web.Response:
 
 
 async def _post(request: web.Request) -> web.Response:
+    auth = request.app.get(AUTH_KEY)
+    if auth is not None:
+        try:
+            await asyncio.to_thread(auth.check, dict(request.headers))
+        except Unauthenticated as refused:
+            log.warning("AWS adapter: delivery refused (401): %s", refused)
+            return web.json_response({"error": {"code": "UNAUTHENTICATED", "message": str(refused),
+                                                "details": [{"field": "Authorization", "message": str(refused)}]}},
+                                     status=401, headers={"WWW-Authenticate": "Bearer"})
     body = await request.read()
     # boto3 is synchronous: handle the batch in a worker thread so the server keeps accepting.
     response = await asyncio.to_thread(handle_post, request.app[BACKEND_KEY], dict(request.headers), body)

@@ -52,6 +52,9 @@ class Subscription:
     max_delivery_attempts: int = 30
     event_ttl_minutes: int = 1440
     validation: str = "handshake"
+    # Entra authentication of the webhook: the audience of the bearer token sent with each
+    # delivery (None: no token, key-less webhook).
+    entra_audience: str | None = None
 
     def wants(self, event_type: str) -> bool:
         return not self.included_event_types or event_type in self.included_event_types
@@ -91,6 +94,7 @@ class ServiceConfig:
                     max_delivery_attempts=int(s.get("maxDeliveryAttempts", 30)),
                     event_ttl_minutes=int(s.get("eventTimeToLiveMinutes", 1440)),
                     validation=s.get("validation", "handshake"),
+                    entra_audience=s.get("entraAudience"),
                 )
                 for s in topic.get("subscriptions", [])
             )

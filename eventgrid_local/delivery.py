@@ -25,6 +25,7 @@ import aiohttp
 from eventgrid_local.config import CLOUD_EVENTS, Subscription, Topic
 from eventgrid_local.dead_letter import DeadLetterStore
 from eventgrid_local.schema import event_id_of
+from eventgrid_local.token_issuer import LocalTokenIssuer
 
 log = logging.getLogger("eventgrid_local.delivery")
 
@@ -70,6 +71,7 @@ class SubscriptionWorker:
         self._wake = asyncio.Event()
         self.stats = SubscriptionStats(validated=subscription.validation == "none")
         self._task: asyncio.Task[None] | None = None
+        self.token_issuer: LocalTokenIssuer | None = None  # set by the service for Entra subscriptions
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"eventgrid:{self.topic.name}/{self.subscription.name}")
@@ -140,6 +142,8 @@ class SubscriptionWorker:
             "aeg-metadata-version": "1",
             "aeg-data-version": str(pending.event.get("dataVersion", "")),
         }
+        if self.subscription.entra_audience and self.token_issuer is not None:
+            headers["Authorization"] = f"Bearer {self.token_issuer.token(self.subscription.entra_audience)}"
         if self.topic.input_schema == CLOUD_EVENTS:
             body, headers["Content-Type"] = json.dumps(pending.event), "application/cloudevents+json; charset=utf-8"
         else:

@@ -21,6 +21,7 @@ from eventgrid_local.config import ServiceConfig
 from eventgrid_local.dead_letter import DeadLetterStore
 from eventgrid_local.delivery import SubscriptionWorker
 from eventgrid_local.schema import MAX_BATCH_BYTES, PublishError, event_type_of, parse_batch
+from eventgrid_local.token_issuer import LocalTokenIssuer
 
 log = logging.getLogger("eventgrid_local")
 
@@ -37,29 +38,35 @@ class EventGridService:
         # with 503, as a throttled or briefly unavailable topic answers; a refused batch is
         # not accepted at all.
         self.refuse_publishes: Counter[str] = Counter()
+        self.token_issuer: LocalTokenIssuer | None = None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BATCH_BYTES * 2)
         app.router.add_post("/topics/{topic}/api/events", self._publish)
         app.router.add_get("/topics/{topic}/subscriptions/{subscription}/stats", self._stats)
         app.router.add_get("/health", self._health)
+        app.router.add_get("/{tenant}/discovery/v2.0/keys", self._jwks)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._session = aiohttp.ClientSession()
         if self.config.dead_letter_connection:
             self.dead_letters = DeadLetterStore(self.config.dead_letter_connection, self.config.dead_letter_container)
-        for topic in self.config.topics.values():
-            for subscription in topic.subscriptions:
-                worker = SubscriptionWorker(topic, subscription, self._session, self.config.retry_schedule_seconds,
-                                            self.config.delivery_timeout_seconds, self.dead_letters)
-                self.workers[(topic.name, subscription.name)] = worker
-                worker.start()
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # The local Entra tenant for subscriptions with Entra authentication (its issuer URL
+        # names this service, so it is made once the port is known).
+        self.token_issuer = LocalTokenIssuer(f"http://{host}:{self.port}")
+        for topic in self.config.topics.values():
+            for subscription in topic.subscriptions:
+                worker = SubscriptionWorker(topic, subscription, self._session, self.config.retry_schedule_seconds,
+                                            self.config.delivery_timeout_seconds, self.dead_letters)
+                worker.token_issuer = self.token_issuer
+                self.workers[(topic.name, subscription.name)] = worker
+                worker.start()
         log.info("Event Grid (local) listening on http://%s:%s with topics %s", host, self.port,
                  ", ".join(self.config.topics))
         return self.port
@@ -104,6 +111,12 @@ class EventGridService:
             return _error(PublishError(404, "NotFound", "no such subscription"))
         stats: dict[str, Any] = dict(worker.stats.__dict__)
         return web.json_response(stats)
+
+    async def _jwks(self, request: web.Request) -> web.Response:
+        """The local tenant's signing keys, where Entra publishes a tenant's (JWKS)."""
+        if self.token_issuer is None or request.path != self.token_issuer.jwks_path:
+            return _error(PublishError(404, "NotFound", "no such tenant"))
+        return web.json_response(self.token_issuer.jwks())
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "topics": sorted(self.config.topics)})

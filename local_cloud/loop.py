@@ -21,11 +21,13 @@ from typing import Any
 import boto3
 from aiohttp import web
 
+from aws.entra_auth import EntraSettings, EntraTokenValidator
 from aws.local_adapter import create_app
 from aws.local_infra import create_local_infrastructure, route_bus_to_queue
 from aws.settings import AwsSettings, Backend
 from eventgrid_local.config import ServiceConfig
 from eventgrid_local.server import EventGridService
+from eventgrid_local.token_issuer import LOCAL_TENANT
 from local_cloud.forwarder import SqsToEventGridForwarder
 from local_cloud.processes import MotoServer, free_port
 
@@ -44,6 +46,9 @@ class LoopOptions:
     dead_letter_connection: str | None = None
     table_prefix: str = ""
     relay_interval: float = 0.1
+    # Deliveries to AWS carry an Entra-style bearer token from the local Event Grid's tenant,
+    # which the AWS adapter checks as API Gateway's JWT authorizer does in AWS.
+    entra_audience: str = "api://ordersaga-payments-webhook"
 
 
 class CrossCloudLoop:
@@ -70,7 +75,11 @@ class CrossCloudLoop:
         await asyncio.to_thread(create_local_infrastructure, self.backend)
         queue_url = await asyncio.to_thread(route_bus_to_queue, self.backend, FORWARD_QUEUE)
 
-        self._adapter = web.AppRunner(create_app(self.backend, relay_interval=self.options.relay_interval),
+        eventgrid_port = self.options.eventgrid_port or free_port()
+        tenant = f"http://127.0.0.1:{eventgrid_port}/{LOCAL_TENANT}"
+        auth = EntraTokenValidator(EntraSettings(issuer=f"{tenant}/v2.0", audience=self.options.entra_audience,
+                                                 jwks_url=f"{tenant}/discovery/v2.0/keys"))
+        self._adapter = web.AppRunner(create_app(self.backend, relay_interval=self.options.relay_interval, auth=auth),
                                       access_log=None)
         await self._adapter.setup()
         adapter_port = self.options.adapter_port or free_port()
@@ -81,7 +90,8 @@ class CrossCloudLoop:
             "retryScheduleSeconds": list(self.options.retry_schedule_seconds),
             "topics": {
                 "to-aws": {"key": self.to_aws_key, "inputSchema": "CloudEventSchemaV1_0",
-                           "subscriptions": [{"name": "aws-payments", "endpoint": self.adapter_url}]},
+                           "subscriptions": [{"name": "aws-payments", "endpoint": self.adapter_url,
+                                              "entraAudience": self.options.entra_audience}]},
                 # A subscription whose endpoint type is an Azure Function needs no handshake.
                 "to-azure": {"key": self.to_azure_key, "inputSchema": "CloudEventSchemaV1_0",
                              "subscriptions": [{"name": "order-saga", "endpoint": self.options.app_webhook_url,
@@ -91,7 +101,7 @@ class CrossCloudLoop:
         if self.options.dead_letter_connection:
             config["deadLetter"] = {"connectionString": self.options.dead_letter_connection}
         self.eventgrid = EventGridService(ServiceConfig.from_dict(config))
-        await self.eventgrid.start(port=self.options.eventgrid_port)
+        await self.eventgrid.start(port=eventgrid_port)
 
         sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=self.moto.url)
         self.forwarder = SqsToEventGridForwarder(sqs, queue_url, self.eventgrid.topic_endpoint("to-azure"),
