@@ -80,3 +80,42 @@ def test_webhook_batch_with_one_poison_event_still_handles_the_good_one(backend:
     assert response.status == 200
     assert [r["outcome"] for r in response.body["results"]] == ["applied", "poison"]
     assert credit(backend, "c-1") == 90
+
+
+def amount(value: Any, currency: str = "EUR") -> dict[str, Any]:
+    return with_changes(data={"orderId": "o-s1", "sagaId": "s1", "customerId": "c-1", "amount": value,
+                              "currency": currency})
+
+
+HOSTILE = POISON | {
+    "negative amount": (amount("-5.00"), "invalid data"),
+    "zero amount": (amount("0"), "invalid data"),
+    "huge amount": (amount("99999999999999999999999.99"), "invalid data"),
+    "amount a number": (amount(25), "invalid data"),
+    "amount NaN": (amount("NaN"), "invalid data"),
+    "injection in ids": (with_changes(data={"orderId": "o'; DROP TABLE--", "sagaId": "s1", "customerId": "c-1",
+                                            "amount": "1", "currency": "EUR"}), "invalid data"),
+    # (Unknown extra fields are ignored — a tolerant reader; size is bounded by Event Grid's 1 MB.)
+    "huge and invalid": (with_changes(data={"orderId": "o-s1", "sagaId": "s1", "customerId": "c-1",
+                                            "amount": "x" * 300_000, "currency": "EUR"}), "invalid data"),
+}
+
+
+def test_a_hostile_corpus_is_all_acknowledged_and_changes_no_money(
+    backend: Backend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put_account(backend, "c-1", "100")
+    outcomes = [handle_event(raw, backend).outcome for raw, _ in HOSTILE.values()]
+    # Well-formed but unpayable: a currency the account does not hold is a business decline.
+    foreign = handle_event(amount("10.00", currency="XXY") | {"id": "e-foreign"}, backend).outcome
+    good = reservation("s-replayed", amount="10")
+    replays = [handle_event(good, backend).outcome for _ in range(3)]  # one reservation, then two replays
+
+    assert outcomes == [Outcome.POISON] * len(HOSTILE)
+    assert foreign is Outcome.DECLINED
+    assert replays[0] is Outcome.APPLIED and all(o is Outcome.DUPLICATE for o in replays[1:]), replays
+    assert credit(backend, "c-1") == 90, "only the one genuine reservation moved money"
+    assert sorted(row["type"] for row in outbox(backend)) == ["PaymentDeclined", "PaymentReserved"]
+    with capsys.disabled():
+        print(f"\n[hostile] aws: {len(HOSTILE) + len(replays) + 1} inputs — {len(HOSTILE)} acknowledged as poison, "
+              f"1 declined (unknown currency), 1 applied, {len(replays) - 1} replays ignored; credit moved once")
