@@ -4,6 +4,7 @@ through the inbound Event Grid trigger (`triggers/aws_events.py`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import azure.durable_functions as df
@@ -27,6 +28,9 @@ def _payment_data(request: dict[str, Any], reason: str | None = None) -> dict[st
 async def _publish(request: dict[str, Any], event_type: str, step: str, reason: str | None = None) -> dict[str, Any]:
     event = new_event(event_type, AZURE_SOURCE, step, _payment_data(request, reason),
                       traceparent=request.get("traceparent"))
+    initiator = request["order"].get("initiator")
+    if initiator:  # who placed the order travels with every request to AWS (confused-deputy check there)
+        event = replace(event, extensions={"initiatorid": initiator})
     await publish([event])
     return Succeeded({"eventId": event.id, "type": event_type}).to_json()
 

@@ -45,6 +45,12 @@ def handle_reservation(event: SagaEvent, backend: Backend) -> HandlerResult:
         account = dynamo.get_item(backend.dynamodb, settings.accounts, {"customerId": customer_id})
         if account is None:
             return _decline(backend, event, f"unknown customer {customer_id}")
+        # Confused-deputy check: Azure asks on behalf of whoever placed the order (the
+        # `initiatorid` extension). An account bound to an owner is charged only for its owner;
+        # the saga service cannot spend one customer's credit for another caller.
+        owner, initiator = account.get("ownerPrincipalId"), event.extensions.get("initiatorid")
+        if owner and owner != initiator:
+            return _decline(backend, event, "the order was not placed by the owner of this account")
         if account.get("currency") and account["currency"] != currency:
             return _decline(backend, event, f"account currency is {account['currency']}, not {currency}")
         if Decimal(str(account.get("credit", "0"))) < amount:
@@ -67,7 +73,8 @@ def handle_reservation(event: SagaEvent, backend: Backend) -> HandlerResult:
                 "Item": dynamo.to_item({
                     "sagaId": saga_id, "orderId": event.data["orderId"], "customerId": customer_id,
                     "amount": amount, "currency": currency, "status": PaymentStatus.PENDING.value,
-                    "reservedBy": event.id, "createdAt": now, "updatedAt": now}),
+                    "reservedBy": event.id, "initiator": event.extensions.get("initiatorid") or "",
+                    "createdAt": now, "updatedAt": now}),
                 "ConditionExpression": "attribute_not_exists(sagaId)",
             }})
             .add(OUTBOX, put_outbox_row(backend, reply))

@@ -44,9 +44,9 @@ def _client() -> EventGridPublisherClient:
 def to_cloud_event(event: SagaEvent, traceparent: str | None = None) -> CloudEvent:
     """`traceparent` overrides the event's own (the publishing span's context, when traced)."""
     traceparent = traceparent or event.traceparent
-    extensions = {"traceparent": traceparent} if traceparent else None
+    extensions = dict(event.extensions) | ({"traceparent": traceparent} if traceparent else {})
     return CloudEvent(source=event.source, type=event.type, data=event.data, subject=event.subject, id=event.id,
-                      time=None, datacontenttype="application/json", extensions=extensions)
+                      time=None, datacontenttype="application/json", extensions=extensions or None)
 
 
 async def publish(events: list[SagaEvent]) -> None:

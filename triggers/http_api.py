@@ -67,6 +67,14 @@ def order_id_for(idempotency_key: str | None) -> str:
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
+def caller_principal(req: func.HttpRequest) -> str | None:
+    """Who placed the order, as App Service Authentication tells the app (it sets
+    `X-MS-CLIENT-PRINCIPAL-ID` and drops any such header a client sends). It travels with the
+    payment requests so AWS can refuse to charge an account for someone else."""
+    principal = (req.headers.get("x-ms-client-principal-id") or "").strip()
+    return principal if SAFE_ID.match(principal) else None
+
+
 def incoming_trace(req: func.HttpRequest) -> str | None:
     """The caller's W3C traceparent, when it sent a valid one."""
     incoming = (req.headers.get("traceparent") or "").strip().lower()
@@ -104,6 +112,9 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
     order_id = order_id_for(key)
     order = request.model_dump(mode="json") | {"orderId": order_id}
     order["fingerprint"] = _fingerprint(order)
+    initiator = caller_principal(req)
+    if initiator:
+        order["initiator"] = initiator
 
     if key is not None:
         existing = await client.get_status(order_id)

@@ -18,6 +18,7 @@ import pytest
 from azure.core.credentials import AzureKeyCredential
 from azure.eventgrid.aio import EventGridPublisherClient
 
+from aws import dynamo
 from local_cloud.invariants import credit, payment_row
 from ordersaga.event_publisher import to_cloud_event
 from ordersaga.events import AWS_SOURCE, new_event
@@ -197,3 +198,28 @@ async def _awaiting_payment(clouds: Clouds, order_id: str) -> str | None:
         return None
     waiting = any(e["event"] == "awaiting-reply" for e in body["timeline"] if e["step"] == "reserve_payment")
     return body["sagaInstanceId"] if waiting else None
+
+
+async def test_aws_charges_an_owned_account_only_for_its_owner(make_clouds: MakeClouds) -> None:
+    """The confused-deputy check: the saga service asks AWS on behalf of whoever placed the
+    order (App Service Authentication's principal id, carried as the `initiatorid` extension);
+    AWS will not spend an account's credit for anyone else."""
+    clouds = await make_clouds()
+    await clouds.stock("SKU-A", 10)
+    await asyncio.to_thread(clouds.backend.dynamodb.put_item, TableName=clouds.backend.settings.accounts,
+                            Item=dynamo.to_item({"customerId": "c-owned", "credit": Decimal("100"),
+                                                 "currency": "EUR", "ownerPrincipalId": "user-alice"}))
+    mine = await clouds.app.place(("SKU-A", 1), customer="c-owned", price="30.00",
+                                  **{"X-MS-CLIENT-PRINCIPAL-ID": "user-alice"})
+    theirs = await clouds.app.place(("SKU-A", 1), customer="c-owned", price="30.00",
+                                    **{"X-MS-CLIENT-PRINCIPAL-ID": "user-mallory"})
+    anonymous = await clouds.app.place(("SKU-A", 1), customer="c-owned", price="30.00")
+
+    assert (await clouds.app.finished(mine))["status"] == "COMPLETED"
+    for order_id in (theirs, anonymous):
+        view = await clouds.app.finished(order_id)
+        assert view["status"] == "CANCELLED"
+        assert "not placed by the owner" in view["saga"]["output"]["reason"]["message"]
+    row = await eventually(lambda: asyncio.to_thread(payment_row, clouds.backend, mine), "payment row")
+    assert row["initiator"] == "user-alice"
+    assert await asyncio.to_thread(credit, clouds.backend, "c-owned") == Decimal("70")
