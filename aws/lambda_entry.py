@@ -1,7 +1,11 @@
 """Lambda entry points (handler strings for Terraform). Each builds its Backend once per
 container from the environment (aws.settings).
 
-- `aws.lambda_entry.webhook_handler`      API Gateway (REST v1 or HTTP API v2 proxy) → Event Grid webhook
+- `aws.lambda_entry.webhook_handler`      API Gateway (REST v1 or HTTP API v2 proxy) → Event Grid webhook;
+                                          checks the Entra bearer token itself (aws.entra_auth) even
+                                          behind the JWT authorizer: a route deployed without the
+                                          authorizer, or a token of another client of the tenant,
+                                          still gets nothing but a 401
 - `aws.lambda_entry.eventbridge_handler`  one inbound event delivered by an EventBridge rule
 - `aws.relay.handle_stream`               SagaOutbox stream → EventBridge (ReportBatchItemFailures)
 - `aws.lambda_entry.relay_sweeper`        scheduled: relays outbox rows the stream path left UNSENT
@@ -10,12 +14,20 @@ container from the environment (aws.settings).
 from __future__ import annotations
 
 import base64
+from functools import cache
 from typing import Any
 
 from aws.dispatch import handle_event
+from aws.entra_auth import AuthUnavailable, Unauthenticated, WebhookAuth, webhook_auth_from
 from aws.relay import relay_once
-from aws.settings import default_backend
-from aws.webhook import handle_options, handle_post
+from aws.settings import EntraSettings, default_backend
+from aws.webhook import auth_refusal, handle_options, handle_post
+
+
+@cache
+def webhook_auth() -> WebhookAuth:
+    """Built once per container from the environment (`EntraSettings.from_environment`)."""
+    return webhook_auth_from(EntraSettings.from_environment())
 
 
 def webhook_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -24,9 +36,14 @@ def webhook_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any
     if method.upper() == "OPTIONS":
         response = handle_options(headers)
     else:
-        body = event.get("body") or ""
-        raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
-        response = handle_post(default_backend(), headers, raw)
+        try:
+            webhook_auth().check(headers)
+        except (Unauthenticated, AuthUnavailable) as refused:
+            response = auth_refusal(refused)
+        else:
+            body = event.get("body") or ""
+            raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+            response = handle_post(default_backend(), headers, raw)
     return {"statusCode": response.status, "headers": response.headers | {"Content-Type": "application/json"},
             "body": response.body_text()}
 

@@ -77,6 +77,69 @@ class AwsSettings:
         return self.table(self.poison_table)
 
 
+# Microsoft.EventGrid's application id in the Azure public cloud (Microsoft's "Secure WebHook
+# delivery with Microsoft Entra ID" scripts; Azure Government: 54316b56-3481-47f9-8f30-0300f5542a7b).
+# Event Grid obtains the delivery token as this application, so it is the token's appid (v1) / azp (v2).
+EVENT_GRID_APP_ID = "4962773b-9cdb-44cf-a8bf-237846a00ab7"
+ENTRA_AUTHORITY = "https://login.microsoftonline.com"
+
+
+def _listed(value: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class EntraSettings:
+    """Who may post events to the webhook: the Entra ID token Event Grid sends with each delivery
+    (checked by `aws.entra_auth`). `enabled=False` is an explicit, loudly logged local choice."""
+
+    issuers: tuple[str, ...] = ()  # v1 https://sts.windows.net/<tenant>/, v2 https://login.microsoftonline.com/<tenant>/v2.0
+    audiences: tuple[str, ...] = ()  # the webhook app registration's application ID URI and/or client id
+    jwks_url: str = ""  # the tenant's signing keys
+    allowed_client_ids: tuple[str, ...] = (EVENT_GRID_APP_ID,)  # appid/azp; () = any client of the tenant
+    required_role: str = ""  # an app role the token must carry in `roles` ("" = none)
+    enabled: bool = True
+
+    @classmethod
+    def for_tenant(cls, tenant_id: str, audiences: tuple[str, ...] | str) -> EntraSettings:
+        """A real Entra tenant: its v1 and v2 issuers and its published keys."""
+        return cls(issuers=(f"https://sts.windows.net/{tenant_id}/", f"{ENTRA_AUTHORITY}/{tenant_id}/v2.0"),
+                   audiences=_listed(audiences) if isinstance(audiences, str) else audiences,
+                   jwks_url=f"{ENTRA_AUTHORITY}/{tenant_id}/discovery/v2.0/keys")
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> EntraSettings:
+        """`WEBHOOK_AUTH` (`entra`, the default, or `off`), `ENTRA_TENANT_ID`, `WEBHOOK_AUDIENCE`,
+        and to override what the tenant implies: `WEBHOOK_TOKEN_ISSUER`, `WEBHOOK_JWKS_URL`;
+        `WEBHOOK_ALLOWED_CLIENT_IDS` (default Event Grid's; `*` = any), `WEBHOOK_REQUIRED_ROLE`.
+        Lists are comma-separated."""
+        env = os.environ if env is None else env
+        mode = (env.get("WEBHOOK_AUTH") or "entra").strip().lower()
+        if mode not in ("entra", "off"):
+            raise ValueError(f"WEBHOOK_AUTH must be 'entra' or 'off', not {mode!r}")
+        tenant = (env.get("ENTRA_TENANT_ID") or "").strip()
+        settings = cls.for_tenant(tenant, env.get("WEBHOOK_AUDIENCE") or "") if tenant else \
+            cls(audiences=_listed(env.get("WEBHOOK_AUDIENCE")))
+        clients = (env.get("WEBHOOK_ALLOWED_CLIENT_IDS") or "").strip()
+        return replace(
+            settings,
+            enabled=mode == "entra",
+            issuers=_listed(env.get("WEBHOOK_TOKEN_ISSUER")) or settings.issuers,
+            jwks_url=(env.get("WEBHOOK_JWKS_URL") or "").strip() or settings.jwks_url,
+            allowed_client_ids=() if clients == "*" else (_listed(clients) or settings.allowed_client_ids),
+            required_role=(env.get("WEBHOOK_REQUIRED_ROLE") or "").strip(),
+        )
+
+    def missing(self) -> list[str]:
+        """What an enabled check still needs (empty: complete)."""
+        if not self.enabled:
+            return []
+        wanted = {"issuer (ENTRA_TENANT_ID or WEBHOOK_TOKEN_ISSUER)": self.issuers,
+                  "audience (WEBHOOK_AUDIENCE)": self.audiences,
+                  "key set (ENTRA_TENANT_ID or WEBHOOK_JWKS_URL)": self.jwks_url}
+        return [name for name, value in wanted.items() if not value]
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws.dispatch import handle_event
+from aws.entra_auth import AuthUnavailable, Unauthenticated
 from aws.model import HandlerResult
 from aws.poison import record_poison
 from aws.settings import Backend
@@ -85,3 +86,16 @@ def _validation_code(events: list[Any]) -> str | None:
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {key.lower(): value for key, value in headers.items()}
+
+
+def auth_refusal(refused: Unauthenticated | AuthUnavailable) -> WebhookResponse:
+    """401 for a caller we do not accept (Event Grid does not retry it); 503 when we cannot check
+    (it retries). Nothing was read or written."""
+    if isinstance(refused, Unauthenticated):
+        log.warning("delivery refused (401): %s", refused)
+        return WebhookResponse(401, {"error": {"code": "UNAUTHENTICATED", "message": str(refused),
+                                               "details": [{"field": "Authorization", "message": str(refused)}]}},
+                               {"WWW-Authenticate": "Bearer"})
+    log.error("delivery not checked (503, the sender retries): %s", refused)
+    return WebhookResponse(503, {"error": {"code": "AUTH_UNAVAILABLE", "message": str(refused)}},
+                           {"Retry-After": "10"})

@@ -9,7 +9,9 @@
           "inputSchema": "CloudEventSchemaV1_0" | "EventGridSchema",
           "subscriptions": [
             {"name": "<sub>", "endpoint": "http://…", "includedEventTypes": ["…"],
-             "maxDeliveryAttempts": 30, "eventTimeToLiveMinutes": 1440, "validation": "handshake" | "none"}
+             "maxDeliveryAttempts": 30, "eventTimeToLiveMinutes": 1440, "validation": "handshake" | "none",
+             "entra": {"audience": "api://…", "roles": ["AzureEventGridSecureWebhookSubscriber"],
+                       "tokenLifetimeSeconds": 300}}
           ]
         }
       }
@@ -17,6 +19,11 @@
 
 String values may name environment variables as `%NAME%` (as Functions settings do), so a
 key never has to be written into the file.
+
+`entra` (optional, per subscription) is Event Grid's webhook delivery with Microsoft Entra
+authentication: every delivery attempt, and the validation handshake, carries
+`Authorization: Bearer <token>` for `audience`, minted by the service's local tenant
+(`eventgrid_local.token_issuer`). Without it the webhook gets no token.
 """
 
 from __future__ import annotations
@@ -45,6 +52,28 @@ def _expand(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class EntraDelivery:
+    """Webhook delivery with Entra authentication: the token's audience (the webhook app
+    registration's application ID or URI), the app roles Event Grid holds on it, its lifetime."""
+
+    audience: str
+    roles: tuple[str, ...] = ("AzureEventGridSecureWebhookSubscriber",)
+    token_lifetime_seconds: int = 300
+
+    @classmethod
+    def from_dict(cls, where: str, raw: Any) -> EntraDelivery | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, dict) or not isinstance(raw.get("audience"), str) or not raw["audience"].strip():
+            raise ValueError(f"{where}: entra needs an audience (the webhook app's application ID or URI)")
+        roles = raw.get("roles", list(cls.roles))
+        lifetime = int(raw.get("tokenLifetimeSeconds", cls.token_lifetime_seconds))
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles) or not 60 <= lifetime <= 86400:
+            raise ValueError(f"{where}: entra.roles must be a list of names, tokenLifetimeSeconds 60–86400")
+        return cls(raw["audience"].strip(), tuple(roles), lifetime)
+
+
+@dataclass(frozen=True)
 class Subscription:
     name: str
     endpoint: str
@@ -52,9 +81,7 @@ class Subscription:
     max_delivery_attempts: int = 30
     event_ttl_minutes: int = 1440
     validation: str = "handshake"
-    # Entra authentication of the webhook: the audience of the bearer token sent with each
-    # delivery (None: no token, key-less webhook).
-    entra_audience: str | None = None
+    entra: EntraDelivery | None = None  # Entra authentication of the webhook (None: no token)
 
     def wants(self, event_type: str) -> bool:
         return not self.included_event_types or event_type in self.included_event_types
@@ -94,7 +121,7 @@ class ServiceConfig:
                     max_delivery_attempts=int(s.get("maxDeliveryAttempts", 30)),
                     event_ttl_minutes=int(s.get("eventTimeToLiveMinutes", 1440)),
                     validation=s.get("validation", "handshake"),
-                    entra_audience=s.get("entraAudience"),
+                    entra=EntraDelivery.from_dict(f"{name}/{s['name']}", s.get("entra")),
                 )
                 for s in topic.get("subscriptions", [])
             )

@@ -71,7 +71,7 @@ class SubscriptionWorker:
         self._wake = asyncio.Event()
         self.stats = SubscriptionStats(validated=subscription.validation == "none")
         self._task: asyncio.Task[None] | None = None
-        self.token_issuer: LocalTokenIssuer | None = None  # set by the service for Entra subscriptions
+        self.token_issuer: LocalTokenIssuer | None = None  # the service's tenant, for Entra subscriptions
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"eventgrid:{self.topic.name}/{self.subscription.name}")
@@ -142,8 +142,7 @@ class SubscriptionWorker:
             "aeg-metadata-version": "1",
             "aeg-data-version": str(pending.event.get("dataVersion", "")),
         }
-        if self.subscription.entra_audience and self.token_issuer is not None:
-            headers["Authorization"] = f"Bearer {self.token_issuer.token(self.subscription.entra_audience)}"
+        headers.update(self._authorization())
         if self.topic.input_schema == CLOUD_EVENTS:
             body, headers["Content-Type"] = json.dumps(pending.event), "application/cloudevents+json; charset=utf-8"
         else:
@@ -157,6 +156,17 @@ class SubscriptionWorker:
             return None, "timed out"
         except aiohttp.ClientError as error:
             return None, f"{type(error).__name__}: {error}"
+
+    def _authorization(self) -> dict[str, str]:
+        """Entra authentication: a fresh token for the subscription's audience on every request."""
+        entra = self.subscription.entra
+        if entra is None:
+            return {}
+        if self.token_issuer is None:
+            raise RuntimeError(f"{self.topic.name}/{self.subscription.name}: Entra delivery without a token issuer")
+        token = self.token_issuer.token(entra.audience, roles=entra.roles,
+                                        lifetime_seconds=entra.token_lifetime_seconds)
+        return {"Authorization": f"Bearer {token}"}
 
     async def _dead_letter(self, pending: PendingDelivery, reason: str) -> None:
         record = pending.event | {
@@ -186,7 +196,8 @@ class SubscriptionWorker:
                 # CloudEvents webhook abuse protection: OPTIONS with the origin, which must be allowed.
                 origin = "eventgrid.azure.net"
                 async with self._session.options(self.subscription.endpoint, timeout=self._timeout,
-                                                 headers={"WebHook-Request-Origin": origin}) as response:
+                                                 headers={"WebHook-Request-Origin": origin}
+                                                 | self._authorization()) as response:
                     allowed = response.headers.get("WebHook-Allowed-Origin", "")
                     return response.status == 200 and allowed in (origin, "*")
             code = uuid.uuid4().hex
@@ -195,7 +206,8 @@ class SubscriptionWorker:
                      "data": {"validationCode": code, "validationUrl": ""}, "dataVersion": "2",
                      "metadataVersion": "1"}
             async with self._session.post(self.subscription.endpoint, json=[event], timeout=self._timeout,
-                                          headers={"aeg-event-type": "SubscriptionValidation"}) as response:
+                                          headers={"aeg-event-type": "SubscriptionValidation"}
+                                          | self._authorization()) as response:
                 if response.status != 200:
                     return False
                 answer = await response.json(content_type=None)

@@ -29,7 +29,7 @@ def parse_batch(body: bytes, content_type: str, schema: str) -> list[dict[str, A
         raise PublishError(413, "RequestEntityTooLarge", f"the batch is {len(body)} bytes; the limit is 1 MB")
     try:
         parsed = json.loads(body)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nesting deeper than the parser's stack
         raise PublishError(400, "BadRequest", f"the body is not valid JSON: {error}") from None
     media = content_type.split(";")[0].strip().lower()
     if schema == CLOUD_EVENTS:

@@ -3,6 +3,8 @@
     POST /topics/<topic>/api/events?api-version=2018-01-01   (aeg-sas-key header)
     GET  /topics/<topic>/subscriptions/<subscription>/stats
     GET  /health
+    GET  /<tenant>/discovery/v2.0/keys                        the local Entra tenant's JWKS
+    GET  /<tenant>/v2.0/.well-known/openid-configuration      … and its OpenID configuration
 
 Point `EventGridPublisherClient` at `http://127.0.0.1:<port>/topics/<topic>/api/events`.
 """
@@ -46,6 +48,7 @@ class EventGridService:
         app.router.add_get("/topics/{topic}/subscriptions/{subscription}/stats", self._stats)
         app.router.add_get("/health", self._health)
         app.router.add_get("/{tenant}/discovery/v2.0/keys", self._jwks)
+        app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._openid_configuration)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -113,10 +116,15 @@ class EventGridService:
         return web.json_response(stats)
 
     async def _jwks(self, request: web.Request) -> web.Response:
-        """The local tenant's signing keys, where Entra publishes a tenant's (JWKS)."""
-        if self.token_issuer is None or request.path != self.token_issuer.jwks_path:
+        """The local tenant's public signing keys, where Entra publishes a tenant's (JWKS)."""
+        if self.token_issuer is None or request.match_info["tenant"] != self.token_issuer.tenant:
             return _error(PublishError(404, "NotFound", "no such tenant"))
         return web.json_response(self.token_issuer.jwks())
+
+    async def _openid_configuration(self, request: web.Request) -> web.Response:
+        if self.token_issuer is None or request.match_info["tenant"] != self.token_issuer.tenant:
+            return _error(PublishError(404, "NotFound", "no such tenant"))
+        return web.json_response(self.token_issuer.openid_configuration())
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "topics": sorted(self.config.topics)})

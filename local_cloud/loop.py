@@ -27,7 +27,7 @@ from aws.local_infra import create_local_infrastructure, route_bus_to_queue
 from aws.settings import AwsSettings, Backend
 from eventgrid_local.config import ServiceConfig
 from eventgrid_local.server import EventGridService
-from eventgrid_local.token_issuer import LOCAL_TENANT
+from eventgrid_local.token_issuer import EVENT_GRID_ROLE, local_issuer, local_jwks_url
 from local_cloud.forwarder import SqsToEventGridForwarder
 from local_cloud.processes import MotoServer, free_port
 
@@ -76,9 +76,10 @@ class CrossCloudLoop:
         queue_url = await asyncio.to_thread(route_bus_to_queue, self.backend, FORWARD_QUEUE)
 
         eventgrid_port = self.options.eventgrid_port or free_port()
-        tenant = f"http://127.0.0.1:{eventgrid_port}/{LOCAL_TENANT}"
-        auth = EntraTokenValidator(EntraSettings(issuer=f"{tenant}/v2.0", audience=self.options.entra_audience,
-                                                 jwks_url=f"{tenant}/discovery/v2.0/keys"))
+        eventgrid_url = f"http://127.0.0.1:{eventgrid_port}"
+        auth = EntraTokenValidator(EntraSettings(
+            issuers=(local_issuer(eventgrid_url),), audiences=(self.options.entra_audience,),
+            jwks_url=local_jwks_url(eventgrid_url), required_role=EVENT_GRID_ROLE))
         self._adapter = web.AppRunner(create_app(self.backend, relay_interval=self.options.relay_interval, auth=auth),
                                       access_log=None)
         await self._adapter.setup()
@@ -91,7 +92,7 @@ class CrossCloudLoop:
             "topics": {
                 "to-aws": {"key": self.to_aws_key, "inputSchema": "CloudEventSchemaV1_0",
                            "subscriptions": [{"name": "aws-payments", "endpoint": self.adapter_url,
-                                              "entraAudience": self.options.entra_audience}]},
+                                              "entra": {"audience": self.options.entra_audience}}]},
                 # A subscription whose endpoint type is an Azure Function needs no handshake.
                 "to-azure": {"key": self.to_azure_key, "inputSchema": "CloudEventSchemaV1_0",
                              "subscriptions": [{"name": "order-saga", "endpoint": self.options.app_webhook_url,

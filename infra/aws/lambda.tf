@@ -5,6 +5,13 @@ locals {
     EVENT_BUS_NAME     = aws_cloudwatch_event_bus.payments.name
     INBOX_TTL_DAYS     = tostring(var.inbox_ttl_days)
     RELAY_MAX_ATTEMPTS = tostring(var.relay_max_attempts)
+    # The webhook Lambda checks Event Grid's Entra token itself too (aws/entra_auth.py), with the
+    # authorizer's issuer and audience, and also who the token was issued to.
+    ENTRA_TENANT_ID            = var.azure_tenant_id
+    WEBHOOK_AUDIENCE           = var.webhook_audience
+    WEBHOOK_TOKEN_ISSUER       = local.webhook_issuer
+    WEBHOOK_ALLOWED_CLIENT_IDS = join(",", var.webhook_allowed_client_ids)
+    WEBHOOK_REQUIRED_ROLE      = var.webhook_required_role
   })
 
   lambdas = {
@@ -24,7 +31,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
 
 resource "aws_lambda_function" "payments" {
   #checkov:skip=CKV_AWS_117:No VPC: the functions only call DynamoDB and EventBridge public endpoints with IAM; a VPC would add NAT/endpoints for nothing.
-  #checkov:skip=CKV_AWS_173:The environment holds table and bus names only, no secrets; the default Lambda encryption applies.
+  #checkov:skip=CKV_AWS_173:The environment holds table and bus names and the webhook token check's public identifiers (tenant, audience, issuer, client ids), no secrets; the default Lambda encryption applies.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile in the release pipeline; the package's hash is pinned by source_code_hash.
   for_each = local.lambdas
 

@@ -128,6 +128,23 @@ variable "webhook_token_issuer" {
   default     = ""
 }
 
+variable "webhook_allowed_client_ids" {
+  description = "Applications whose tokens the webhook Lambda accepts (appid/azp): Microsoft.EventGrid, 4962773b-9cdb-44cf-a8bf-237846a00ab7 in the Azure public cloud (54316b56-3481-47f9-8f30-0300f5542a7b in Azure Government). Other clients of the tenant that can get a token for the audience are refused."
+  type        = list(string)
+  default     = ["4962773b-9cdb-44cf-a8bf-237846a00ab7"]
+
+  validation {
+    condition     = length(var.webhook_allowed_client_ids) > 0
+    error_message = "At least Event Grid's application id is needed."
+  }
+}
+
+variable "webhook_required_role" {
+  description = "App role of the webhook's app registration that tokens must carry (the one assigned to Event Grid's service principal, e.g. AzureEventGridSecureWebhookSubscriber). Empty: not checked."
+  type        = string
+  default     = ""
+}
+
 variable "api_destination_rate_limit" {
   description = "Invocations per second EventBridge sends to Event Grid."
   type        = number

@@ -16,6 +16,7 @@ import pytest
 
 from aws.local_infra import create_local_infrastructure
 from aws.settings import AwsSettings, Backend
+from tests.aws.tenant import TestTenant
 from tests.support.servers import free_port, wait_for_port
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -64,3 +65,13 @@ def backend(settings: AwsSettings) -> Backend:
 @pytest.fixture
 def sqs(moto_endpoint: str) -> object:
     return boto3.client("sqs", region_name=REGION, endpoint_url=moto_endpoint)
+
+
+@pytest.fixture
+def tenant() -> Iterator[TestTenant]:
+    """An Entra tenant of the test's own: generated keys, JWKS over HTTP (tests/aws/tenant.py)."""
+    made = TestTenant()
+    try:
+        yield made
+    finally:
+        made.stop()

@@ -1,6 +1,7 @@
 """The local Event Grid service (eventgrid_local) delivering to the AWS adapter over HTTP, in
-both topic schemas: handshakes pass, requests take effect, poison is acknowledged (delivered,
-not dead-lettered)."""
+both topic schemas, with Entra authentication as in Azure (the service's tenant mints the
+tokens, the adapter checks them): handshakes pass, requests take effect, poison is acknowledged
+(delivered at the first attempt, not dead-lettered)."""
 
 from __future__ import annotations
 
@@ -15,20 +16,29 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from aws.entra_auth import EntraSettings, EntraTokenValidator
 from aws.local_adapter import create_app
 from aws.seed import put_account
 from aws.settings import Backend
 from eventgrid_local.config import CLOUD_EVENTS, EVENT_GRID, ServiceConfig
 from eventgrid_local.server import EventGridService
+from eventgrid_local.token_issuer import local_issuer, local_jwks_url
 from tests.aws.support import azure_event, credit
 from tests.support.servers import free_port
 
 KEY = secrets.token_urlsafe(24)
 
 
+AUDIENCE = "api://ordersaga-payments-webhook"
+
+
 @pytest.fixture
 async def grid(backend: Backend) -> AsyncIterator[EventGridService]:
-    runner = web.AppRunner(create_app(backend))
+    grid_port = free_port()
+    grid_url = f"http://127.0.0.1:{grid_port}"
+    auth = EntraTokenValidator(EntraSettings(issuers=(local_issuer(grid_url),), audiences=(AUDIENCE,),
+                                             jwks_url=local_jwks_url(grid_url)))
+    runner = web.AppRunner(create_app(backend, auth=auth))
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -37,11 +47,12 @@ async def grid(backend: Backend) -> AsyncIterator[EventGridService]:
         "retryScheduleSeconds": [0.2],
         "topics": {
             name: {"key": KEY, "inputSchema": schema,
-                   "subscriptions": [{"name": "aws-payments", "endpoint": endpoint, "validation": "handshake"}]}
+                   "subscriptions": [{"name": "aws-payments", "endpoint": endpoint, "validation": "handshake",
+                                      "entra": {"audience": AUDIENCE}}]}
             for name, schema in (("to-aws-ce", CLOUD_EVENTS), ("to-aws-eg", EVENT_GRID))
         },
     }))
-    await service.start()
+    await service.start(port=grid_port)
     try:
         yield service
     finally:
@@ -79,5 +90,5 @@ async def test_event_grid_delivers_reservations_and_poison_to_the_adapter(
 
     await settled(grid, topic, delivered=3)
     stats = grid.workers[(topic, "aws-payments")].stats
-    assert stats.validated and (stats.delivered, stats.dead_lettered) == (3, 0)
+    assert stats.validated and (stats.delivered, stats.dead_lettered, stats.attempts) == (3, 0, 3)
     assert credit(backend, "c-1") == Decimal("75")

@@ -4,40 +4,111 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import os
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from aws import lambda_entry
 from aws.seed import put_account
-from aws.settings import AwsSettings, Backend, default_backend
+from aws.settings import AwsSettings, Backend, EntraSettings, default_backend
 from tests.aws.support import credit, outbox, reservation
+from tests.aws.tenant import TestTenant
 
 
 @pytest.fixture
-def deployed(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
+def deployed(backend: Backend, tenant: TestTenant, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
     settings: AwsSettings = backend.settings
+    for name in [n for n in os.environ if n.startswith(("WEBHOOK_", "ENTRA_"))]:
+        monkeypatch.delenv(name)
     for name, value in {"DYNAMODB_ENDPOINT_URL": settings.dynamodb_endpoint or "", "AWS_REGION": settings.region,
-                        "TABLE_PREFIX": settings.table_prefix, "EVENT_BUS_NAME": settings.event_bus}.items():
+                        "TABLE_PREFIX": settings.table_prefix, "EVENT_BUS_NAME": settings.event_bus,
+                        **tenant.environment()}.items():
         monkeypatch.setenv(name, value)
     default_backend.cache_clear()
+    lambda_entry.webhook_auth.cache_clear()
     yield backend
     default_backend.cache_clear()
+    lambda_entry.webhook_auth.cache_clear()
 
 
-def test_api_gateway_http_api_event_runs_the_webhook(deployed: Backend) -> None:
+def api_gateway_post(body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) proxy event, as API Gateway hands a POST /events to the Lambda."""
+    encoded = base64.b64encode(json.dumps(body).encode()).decode()
+    return {"version": "2.0", "requestContext": {"http": {"method": "POST"}},
+            "headers": {"aeg-event-type": "Notification", "content-type": "application/json"} | (headers or {}),
+            "body": encoded, "isBase64Encoded": True}
+
+
+def test_api_gateway_http_api_event_runs_the_webhook(deployed: Backend, tenant: TestTenant) -> None:
     put_account(deployed, "c-1", "100")
-    body = base64.b64encode(json.dumps([reservation("s1", amount="10")]).encode()).decode()
-    event = {"version": "2.0", "requestContext": {"http": {"method": "POST"}},
-             "headers": {"aeg-event-type": "Notification", "content-type": "application/json"},
-             "body": body, "isBase64Encoded": True}
+    # API Gateway lower-cases header names in payload 2.0.
+    event = api_gateway_post([reservation("s1", amount="10")], {"authorization": f"Bearer {tenant.token()}"})
 
     answer = lambda_entry.webhook_handler(event, None)
 
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"])["results"][0]["outcome"] == "applied"
     assert credit(deployed, "c-1") == Decimal("90")
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not.a.jwt", "Basic dXNlcjpwYXNz"])
+def test_the_webhook_lambda_checks_the_token_itself(deployed: Backend, authorization: str | None) -> None:
+    """Even behind API Gateway's authorizer: a route deployed without it lets nobody in either."""
+    put_account(deployed, "c-1", "100")
+    headers = {} if authorization is None else {"authorization": authorization}
+
+    answer = lambda_entry.webhook_handler(api_gateway_post([reservation("s1", amount="10")], headers), None)
+
+    assert answer["statusCode"] == 401 and json.loads(answer["body"])["error"]["code"] == "UNAUTHENTICATED"
+    assert credit(deployed, "c-1") == Decimal("100") and outbox(deployed) == []
+
+
+def test_an_unconfigured_check_refuses_with_503_so_nothing_is_lost(
+    deployed: Backend, tenant: TestTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_account(deployed, "c-1", "100")
+    monkeypatch.delenv("WEBHOOK_AUDIENCE")
+    lambda_entry.webhook_auth.cache_clear()
+
+    answer = lambda_entry.webhook_handler(
+        api_gateway_post([reservation("s1", amount="10")], {"authorization": f"Bearer {tenant.token()}"}), None)
+
+    assert answer["statusCode"] == 503 and "WEBHOOK_AUDIENCE" in json.loads(answer["body"])["error"]["message"]
+    assert credit(deployed, "c-1") == Decimal("100")
+
+
+def test_webhook_auth_off_is_explicit_and_logged(
+    deployed: Backend, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    put_account(deployed, "c-1", "100")
+    monkeypatch.setenv("WEBHOOK_AUTH", "off")
+    lambda_entry.webhook_auth.cache_clear()
+
+    with caplog.at_level(logging.WARNING):
+        answer = lambda_entry.webhook_handler(api_gateway_post([reservation("s1", amount="10")]), None)
+
+    assert answer["statusCode"] == 200 and credit(deployed, "c-1") == Decimal("90")
+    assert "webhook auth is OFF" in caplog.text
+
+
+def test_settings_for_a_real_tenant() -> None:
+    tenant_id, client_id = "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"
+    settings = EntraSettings.from_environment({"ENTRA_TENANT_ID": tenant_id,
+                                               "WEBHOOK_AUDIENCE": f"api://payments, {client_id}"})
+    assert settings.issuers == (f"https://sts.windows.net/{tenant_id}/",
+                                f"https://login.microsoftonline.com/{tenant_id}/v2.0")
+    assert settings.audiences == ("api://payments", client_id)
+    assert settings.jwks_url == f"https://login.microsoftonline.com/{tenant_id}/discovery/v2.0/keys"
+    assert settings.allowed_client_ids == ("4962773b-9cdb-44cf-a8bf-237846a00ab7",) and settings.missing() == []
+    assert EntraSettings.from_environment({"ENTRA_TENANT_ID": tenant_id, "WEBHOOK_AUDIENCE": "a",
+                                           "WEBHOOK_ALLOWED_CLIENT_IDS": "*"}).allowed_client_ids == ()
+    assert EntraSettings.from_environment({}).missing() != []
+    with pytest.raises(ValueError, match="WEBHOOK_AUTH"):
+        EntraSettings.from_environment({"WEBHOOK_AUTH": "maybe"})
 
 
 def test_api_gateway_rest_options_handshake(deployed: Backend) -> None:

@@ -4,6 +4,7 @@ both schemas, 5xx only for transient failures — and the CLI end to end."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -17,17 +18,20 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from aws.entra_auth import NoTokenCheck
 from aws.local_adapter import create_app
 from aws.seed import put_account
 from aws.settings import Backend
 from ordersaga.events import INBOUND_FROM_AWS, normalise
 from tests.aws.support import azure_event, credit, outbox_types, reservation
+from tests.aws.tenant import AUDIENCE, TestTenant
 from tests.aws.test_relay import receive_all
 from tests.support.servers import REPO_ROOT, free_port, wait_for_port
 
 
 async def serve(backend: Backend) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(create_app(backend))
+    # The webhook contract on its own; who may post is tests/aws/test_entra_auth.py's subject.
+    runner = web.AppRunner(create_app(backend, auth=NoTokenCheck("tests of the webhook contract")))
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -105,23 +109,36 @@ async def test_a_transient_failure_is_answered_5xx_so_event_grid_retries(backend
         await runner.cleanup()
 
 
-def test_cli_runs_the_adapter_with_relay_and_forward_queue_end_to_end(moto_endpoint: str, sqs: Any) -> None:
-    """`python -m aws.local_adapter` with its own tables, seed data, relay and SQS forward queue:
-    a reservation POSTed over HTTP comes out of the queue as PaymentReserved."""
+def test_cli_runs_the_adapter_with_relay_and_forward_queue_end_to_end(
+    moto_endpoint: str, sqs: Any, tenant: TestTenant
+) -> None:
+    """`python -m aws.local_adapter` with its own tables, seed data, relay and SQS forward queue,
+    checking tokens against a tenant given by flags: a reservation POSTed over HTTP without a token
+    is refused; with the tenant's token it comes out of the queue as PaymentReserved."""
+    import urllib.error
     import urllib.request
 
     port, prefix, queue_name = free_port(), f"cli{uuid.uuid4().hex[:8]}-", f"fwd-{uuid.uuid4().hex[:8]}"
     process = subprocess.Popen(
         [sys.executable, "-m", "aws.local_adapter", "--port", str(port), "--dynamodb-endpoint", moto_endpoint,
          "--region", "us-east-1", "--table-prefix", prefix, "--event-bus", f"bus-{prefix}", "--create-tables",
-         "--seed", "--relay-interval", "0.1", "--forward-queue", queue_name],
-        cwd=Path(REPO_ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "--seed", "--relay-interval", "0.1", "--forward-queue", queue_name,
+         "--entra-issuer", tenant.issuer.issuer, "--entra-audience", AUDIENCE,
+         "--entra-jwks-url", tenant.issuer.jwks_url],
+        cwd=Path(REPO_ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_without_webhook_settings())
     try:
         wait_for_port(port, timeout=20, process=process)
         request = reservation("cli-1", customer="c-1", amount="39.98")
-        post = urllib.request.Request(f"http://127.0.0.1:{port}/events", data=json.dumps([request]).encode(),
-                                      headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(post, timeout=10) as answer:
+
+        def post(headers: dict[str, str]) -> Any:
+            return urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/events", data=json.dumps([request]).encode(),
+                headers={"Content-Type": "application/json"} | headers, method="POST"), timeout=10)
+
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post({})
+        assert refused.value.code == 401
+        with post({"Authorization": f"Bearer {tenant.token()}"}) as answer:
             assert answer.status == 200
             assert json.loads(answer.read())["results"][0]["outcome"] == "applied"
         queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
@@ -132,3 +149,17 @@ def test_cli_runs_the_adapter_with_relay_and_forward_queue_end_to_end(moto_endpo
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert b"Traceback" not in stderr, stderr.decode()[-2000:]
+
+
+def test_cli_will_not_start_without_a_token_check_unless_told_to(moto_endpoint: str) -> None:
+    base = [sys.executable, "-m", "aws.local_adapter", "--port", str(free_port()),
+            "--dynamodb-endpoint", moto_endpoint]
+    refused = subprocess.run(base, cwd=Path(REPO_ROOT), capture_output=True, timeout=60, check=False,
+                             env=_without_webhook_settings())
+    assert refused.returncode == 2, refused.stderr.decode()[-2000:]
+    assert b"--no-auth" in refused.stderr and b"audience" in refused.stderr
+
+
+def _without_webhook_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("WEBHOOK_", "ENTRA_"))}

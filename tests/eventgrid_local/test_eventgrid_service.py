@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
 from aiohttp import web
 from azure.core.credentials import AzureKeyCredential
@@ -20,6 +21,7 @@ from azure.eventgrid.aio import EventGridPublisherClient
 
 from eventgrid_local.config import CLOUD_EVENTS, EVENT_GRID, ServiceConfig
 from eventgrid_local.server import EventGridService
+from eventgrid_local.token_issuer import EVENT_GRID_APP_ID, EVENT_GRID_ROLE
 from tests.support.servers import Azurite, free_port
 
 pytestmark = pytest.mark.integration
@@ -32,6 +34,7 @@ class Receiver:
         self.received: list[tuple[dict[str, str], Any]] = []
         self.statuses: list[int] = []
         self.validations = 0
+        self.validation_headers: list[dict[str, str]] = []
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
 
@@ -52,10 +55,12 @@ class Receiver:
     async def _handle(self, request: web.Request) -> web.Response:
         if request.method == "OPTIONS":
             self.validations += 1
+            self.validation_headers.append(dict(request.headers))
             return web.Response(headers={"WebHook-Allowed-Origin": request.headers["WebHook-Request-Origin"]})
         body = await request.json()
         if request.headers.get("aeg-event-type") == "SubscriptionValidation":
             self.validations += 1
+            self.validation_headers.append(dict(request.headers))
             return web.json_response({"validationResponse": body[0]["data"]["validationCode"]})
         self.received.append((dict(request.headers), body))
         return web.Response(status=self.statuses.pop(0) if self.statuses else 200)
@@ -155,6 +160,8 @@ async def test_size_and_schema_limits_are_enforced(start_service: Started, recei
         batch = {"Content-Type": "application/cloudevents-batch+json"}
         async with http.post(url, data=b"{not json", headers=batch) as r:
             assert r.status == 400
+        async with http.post(url, data=b"[" * 100_000 + b"]" * 100_000, headers=batch) as r:  # deeper than the parser
+            assert r.status == 400
 
 
 async def test_failures_are_retried_on_the_schedule(start_service: Started, receiver: Receiver) -> None:
@@ -205,3 +212,58 @@ async def test_events_published_before_the_endpoint_exists_wait_for_it(start_ser
         assert late.received[0][1]["id"] == "e-3"
     finally:
         await runner.cleanup()
+
+
+# -- webhook delivery with Entra authentication -------------------------------------------------
+
+AUDIENCE = "api://ordersaga-test-webhook"
+
+
+@pytest.mark.parametrize("schema", [CLOUD_EVENTS, EVENT_GRID])
+async def test_entra_deliveries_carry_fresh_tokens_the_tenants_published_keys_verify(
+    start_service: Started, receiver: Receiver, schema: str
+) -> None:
+    service, key = await start_service(schema, receiver.url, entra={"audience": AUDIENCE})
+    assert service.token_issuer is not None
+    events: list[Any] = [cloud_event(1), cloud_event(2)] if schema == CLOUD_EVENTS else [
+        EventGridEvent(subject=f"orders/o-{n}", event_type="PaymentReserved", data={}, data_version="1")
+        for n in (1, 2)]
+    async with EventGridPublisherClient(service.topic_endpoint("orders"), AzureKeyCredential(key)) as client:
+        await client.send(events)
+    await eventually(lambda: len(receiver.received) == 2)
+
+    async with aiohttp.ClientSession() as http:  # discovery and keys over HTTP, where Entra serves them
+        async with http.get(f"http://127.0.0.1:{service.port}/{service.token_issuer.tenant}"
+                            "/v2.0/.well-known/openid-configuration") as answer:
+            discovery = await answer.json()
+        async with http.get(discovery["jwks_uri"]) as answer:
+            keys = {key.key_id: key for key in jwt.PyJWKSet.from_dict(await answer.json()).keys}
+    assert discovery["issuer"] == service.token_issuer.issuer
+    tokens = [headers["Authorization"].removeprefix("Bearer ")
+              for headers in receiver.validation_headers + [h for h, _ in receiver.received]]
+    assert len(tokens) == 3 and len(set(tokens)) == 3, "the handshake and each delivery carry their own token"
+    for token in tokens:
+        assert jwt.get_unverified_header(token)["alg"] == "RS256"
+        public = keys[jwt.get_unverified_header(token)["kid"]].key
+        claims = jwt.decode(token, public, algorithms=["RS256"], audience=AUDIENCE, issuer=discovery["issuer"])
+        assert claims["azp"] == EVENT_GRID_APP_ID and claims["roles"] == [EVENT_GRID_ROLE]
+        assert claims["exp"] - claims["iat"] == 300, "short-lived"
+        with pytest.raises(jwt.InvalidAudienceError):
+            jwt.decode(token, public, algorithms=["RS256"], audience="api://other")
+
+
+async def test_without_entra_no_token_is_sent(start_service: Started, receiver: Receiver) -> None:
+    service, key = await start_service(CLOUD_EVENTS, receiver.url)
+    async with EventGridPublisherClient(service.topic_endpoint("orders"), AzureKeyCredential(key)) as client:
+        await client.send([cloud_event(1)])
+    await eventually(lambda: len(receiver.received) == 1)
+    assert all("Authorization" not in headers for headers in receiver.validation_headers)
+    assert "Authorization" not in receiver.received[0][0]
+
+
+@pytest.mark.parametrize("entra", [{}, {"audience": " "}, {"audience": AUDIENCE, "roles": "Admin"},
+                                   {"audience": AUDIENCE, "tokenLifetimeSeconds": 5}, "api://x"])
+def test_a_malformed_entra_setting_is_refused_at_start(entra: Any) -> None:
+    with pytest.raises(ValueError, match="entra"):
+        ServiceConfig.from_dict({"topics": {"t": {"key": "k", "subscriptions": [
+            {"name": "s", "endpoint": "http://127.0.0.1:1/hook", "entra": entra}]}}})

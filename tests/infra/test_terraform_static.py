@@ -261,6 +261,24 @@ def test_lambda_environment_names_are_read_by_aws_settings() -> None:
     assert table_settings <= names, "every table name setting is wired"
 
 
+def test_the_webhook_lambda_checks_tokens_like_the_authorizer() -> None:
+    """The Lambda re-checks Event Grid's token (aws.entra_auth) with the authorizer's issuer and
+    audience; its settings come from the same variables, so the two cannot disagree."""
+    from aws.settings import EVENT_GRID_APP_ID
+
+    aws = load_root("aws")
+    env = aws.locals["lambda_environment"]
+    wiring = dict(re.findall(r"\b(ENTRA_[A-Z_]+|WEBHOOK_[A-Z_]+)\s*=\s*([^,}]+)", env))
+    assert wiring["ENTRA_TENANT_ID"].strip() == "var.azure_tenant_id"
+    assert wiring["WEBHOOK_AUDIENCE"].strip() == "var.webhook_audience"
+    assert wiring["WEBHOOK_TOKEN_ISSUER"].strip() == "local.webhook_issuer"
+    assert 'WEBHOOK_ALLOWED_CLIENT_IDS = join(",", var.webhook_allowed_client_ids)' in env
+    authorizer = aws.resources[("aws_apigatewayv2_authorizer", "entra")]["jwt_configuration"][0]
+    assert "local.webhook_issuer" in authorizer["issuer"] and "var.webhook_audience" in str(authorizer["audience"])
+    assert "WEBHOOK_AUTH" not in wiring, "the check cannot be switched off in AWS"
+    assert aws.variables["webhook_allowed_client_ids"]["default"] == [EVENT_GRID_APP_ID]
+
+
 def test_dynamodb_tables_match_aws_tables_definitions() -> None:
     from aws.settings import AwsSettings
     from aws.tables import INBOX_TTL_ATTRIBUTE, UNSENT_INDEX, table_definitions

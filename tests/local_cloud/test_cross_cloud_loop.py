@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from azure.core.credentials import AzureKeyCredential
@@ -20,6 +23,8 @@ from aws.seed import put_account
 from local_cloud.loop import CrossCloudLoop, LoopOptions
 from ordersaga.event_publisher import to_cloud_event
 from ordersaga.events import AZURE_SOURCE, INBOUND_FROM_AWS, new_event, normalise
+from tests.aws.support import credit
+from tests.support.servers import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +117,41 @@ async def test_the_forwarder_deletes_only_what_the_topic_accepted(loop) -> None:
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"detail-type": "NoSuchEvent", "detail": {}}))
     await eventually(lambda: cloud.forwarder is not None and cloud.forwarder.stats.refused >= 1)
     assert webhook.events == []
+
+
+async def test_the_loop_runs_authenticated_and_keeps_keys_and_tokens_out_of_the_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Deliveries to AWS carry the local tenant's tokens and a direct call without one is refused;
+    in everything the loop logged at DEBUG there is no topic key, no bearer token, no Cosmos key."""
+    caplog.set_level(logging.DEBUG)
+    webhook = await AppWebhook().start()
+    cloud = await CrossCloudLoop(LoopOptions(app_webhook_url=webhook.url, retry_schedule_seconds=(0.1, 0.2),
+                                             relay_interval=0.05)).start()
+    try:
+        assert cloud.backend is not None and cloud.eventgrid is not None and cloud.eventgrid.token_issuer is not None
+        await asyncio.to_thread(put_account, cloud.backend, "c-1", "100.00")
+        forged = new_event("PaymentReservationRequested", AZURE_SOURCE, "reserve_payment",
+                           {"orderId": "o-forged", "sagaId": "o-forged", "customerId": "c-1", "amount": "99.00",
+                            "currency": "EUR"})
+        async with aiohttp.ClientSession() as http, http.post(
+                cloud.adapter_url, json=[forged.to_cloudevent()], headers={"aeg-event-type": "Notification"}) as answer:
+            assert answer.status == 401
+
+        await publish_to_aws(cloud, "PaymentReservationRequested", "saga-auth", "30.00", "c-1")
+        await eventually(lambda: len(webhook.events) == 1)
+
+        assert normalise(webhook.events[0], INBOUND_FROM_AWS).type == "PaymentReserved"
+        assert cloud.eventgrid.token_issuer.minted >= 2  # the handshake and the delivery
+        assert await asyncio.to_thread(credit, cloud.backend, "c-1") == Decimal("70.00")
+        keys = {cloud.to_aws_key, cloud.to_azure_key}
+    finally:
+        await cloud.stop()
+        assert webhook.runner is not None
+        await webhook.runner.cleanup()
+    cosmos_key = json.loads((REPO_ROOT / "local.settings.example.json").read_text())["Values"]["COSMOS_KEY"]
+    logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert len(caplog.records) > 10, "nothing was logged: the check would prove nothing"
+    assert not [k for k in keys if k in logged], "a topic key reached the logs"
+    assert not re.search(r"eyJ[\w-]+\.[\w-]+\.|Bearer\s+ey", logged), "a bearer token reached the logs"
+    assert cosmos_key not in logged
