@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from aws import dynamo
+from aws.currencies import ISO_4217
 from aws.inbox import put_inbox_row
 from aws.model import HandlerResult, Outcome, PaymentStatus
 from aws.outbox import put_outbox_row, reply_to
@@ -36,7 +37,7 @@ def handle_reservation(event: SagaEvent, backend: Backend) -> HandlerResult:
     settings = backend.settings
 
     def plan() -> Plan | HandlerResult:
-        payment = _payment(backend, saga_id)
+        payment = _payment_of(backend, event)
         if payment is not None:
             if payment["status"] == PaymentStatus.CANCELLED:
                 return _decline(backend, event, "the saga was compensated before this reservation arrived",
@@ -111,6 +112,8 @@ def _reservation_terms(event: SagaEvent) -> tuple[str, Decimal, str]:
     amount = Decimal(event.data["amount"])
     if amount <= 0:
         raise PoisonEvent(f"{event.type}: amount must be positive, got {event.data['amount']}", event.to_cloudevent())
+    if event.data["currency"] not in ISO_4217:
+        raise PoisonEvent(f"{event.type}: {event.data['currency']} is not an ISO 4217 currency", event.to_cloudevent())
     return str(event.data["customerId"]), amount, str(event.data["currency"])
 
 
@@ -130,7 +133,7 @@ def handle_compensation(event: SagaEvent, backend: Backend) -> HandlerResult:
     settings = backend.settings
 
     def plan() -> Plan | HandlerResult:
-        payment = _payment(backend, saga_id)
+        payment = _payment_of(backend, event)
         now = backend.iso_now()
         if payment is None:
             reply = reply_to(event, "PaymentCompensated", amount=Decimal(0),
@@ -192,7 +195,7 @@ def handle_capture(event: SagaEvent, backend: Backend) -> HandlerResult:
     saga_id = event.data["sagaId"]
 
     def plan() -> Plan | HandlerResult:
-        payment = _payment(backend, saga_id)
+        payment = _payment_of(backend, event)
         if payment is None:
             raise PoisonEvent(f"{event.type}: no payment was ever reserved for saga {saga_id}", event.to_cloudevent())
         status = payment["status"]
@@ -217,6 +220,16 @@ def handle_capture(event: SagaEvent, backend: Backend) -> HandlerResult:
 
 def _payment(backend: Backend, saga_id: str) -> dict[str, Any] | None:
     return dynamo.get_item(backend.dynamodb, backend.settings.payments, {"sagaId": saga_id})
+
+
+def _payment_of(backend: Backend, event: SagaEvent) -> dict[str, Any] | None:
+    """The saga's payment row — which must belong to the order the event names: a request that
+    pairs a saga with another order is malformed (poison), whatever it asks for."""
+    payment = _payment(backend, event.data["sagaId"])
+    if payment is not None and payment.get("orderId") not in (None, event.data["orderId"]):
+        raise PoisonEvent(f"{event.type}: saga {event.data['sagaId']} pays for order {payment['orderId']}, "
+                          f"not {event.data['orderId']}", event.to_cloudevent())
+    return payment
 
 
 def _move(table: str, saga_id: str, source: PaymentStatus, target: PaymentStatus, now: str,

@@ -22,7 +22,10 @@ MAX_STORED_BODY = 64 * 1024
 
 def record_poison(backend: Backend, reason: str, raw: Any, *, where: str) -> str:
     body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else (
-        raw if isinstance(raw, str) else json.dumps(raw, default=str, sort_keys=True))
+        raw if isinstance(raw, str) else _dumps(raw))
+    # Lone surrogates (valid in JSON text, not in UTF-8) would make DynamoDB refuse the row.
+    body = body.encode("utf-8", "replace").decode("utf-8")
+    reason = reason.encode("utf-8", "replace").decode("utf-8")
     poison_id = hashlib.sha256(f"{where}|{body}".encode()).hexdigest()[:32]
     now = backend.iso_now()
     backend.dynamodb.update_item(
@@ -36,5 +39,12 @@ def record_poison(backend: Backend, reason: str, raw: Any, *, where: str) -> str
         ExpressionAttributeValues=dynamo.to_item({":reason": reason[:2000], ":body": body[:MAX_STORED_BODY],
                                                   ":where": where, ":now": now, ":one": 1}),
     )
-    log.warning("poison event %s acknowledged (%s): %s", poison_id, where, reason)
+    log.warning("poison event %s acknowledged (%s): %s", poison_id, where, reason[:500])
     return poison_id
+
+
+def _dumps(raw: Any) -> str:
+    try:
+        return json.dumps(raw, default=str, sort_keys=True)
+    except (RecursionError, ValueError, TypeError):  # nested too deeply, or not serialisable
+        return repr(raw)[:MAX_STORED_BODY]

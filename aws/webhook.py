@@ -22,12 +22,14 @@ from typing import Any
 from aws.dispatch import handle_event
 from aws.entra_auth import AuthUnavailable, Unauthenticated
 from aws.model import HandlerResult
-from aws.poison import record_poison
+from aws.poison import MAX_STORED_BODY, record_poison
 from aws.settings import Backend
 
 log = logging.getLogger("aws.payments.webhook")
 
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
+# Event Grid delivers at most 1 MB per batch (and 1 MB per event); a little slack for the envelope.
+MAX_BODY_BYTES = 1024 * 1024 + 64 * 1024
 
 
 @dataclass
@@ -47,12 +49,13 @@ def handle_options(headers: Mapping[str, str]) -> WebhookResponse:
 
 
 def handle_post(backend: Backend, headers: Mapping[str, str], body: bytes) -> WebhookResponse:
+    if len(body) > MAX_BODY_BYTES:
+        return _poison_body(backend, f"body of {len(body)} bytes is larger than an Event Grid batch "
+                                     f"({MAX_BODY_BYTES} bytes)", body)
     try:
         parsed = json.loads(body)
-    except ValueError as error:
-        poison_id = record_poison(backend, f"body is not JSON: {error}", body, where="webhook")
-        return WebhookResponse(200, {"results": [{"outcome": "poison", "reason": "body is not JSON",
-                                                  "poisonId": poison_id}]})
+    except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than the parser's stack
+        return _poison_body(backend, f"body is not JSON: {error}", body)
     events = parsed if isinstance(parsed, list) else [parsed]
 
     validation = _validation_code(events)
@@ -73,6 +76,13 @@ def handle_post(backend: Backend, headers: Mapping[str, str], body: bytes) -> We
             transient = True
             results.append({"outcome": "error", "reason": f"{type(error).__name__}: {error}"[:500]})
     return WebhookResponse(503 if transient else 200, {"results": results})
+
+
+def _poison_body(backend: Backend, reason: str, body: bytes) -> WebhookResponse:
+    """The whole body is unusable: one poison record (its first 64 KB), acknowledged."""
+    poison_id = record_poison(backend, reason, body[:MAX_STORED_BODY], where="webhook")
+    return WebhookResponse(200, {"results": [{"outcome": "poison", "reason": reason.split(":")[0],
+                                              "poisonId": poison_id}]})
 
 
 def _validation_code(events: list[Any]) -> str | None:
