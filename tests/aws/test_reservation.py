@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from aws import dynamo
 from aws.dispatch import handle_event
 from aws.model import Outcome
 from aws.seed import put_account
@@ -170,3 +171,22 @@ def test_bad_reservation_data_is_poison_not_a_decline(backend: Backend) -> None:
     assert [r.outcome for r in results] == [Outcome.POISON, Outcome.POISON]
     assert outbox(backend) == [] and scan(backend, backend.settings.inbox) == []
     assert len(scan(backend, backend.settings.poison)) == 2
+
+
+def test_an_owned_account_is_charged_only_for_its_owner(backend: Backend) -> None:
+    """The confused-deputy check: Azure asks on behalf of the principal who placed the order (the
+    `initiatorid` extension); an account bound to an owner pays only for that owner."""
+    backend.dynamodb.put_item(TableName=backend.settings.accounts, Item=dynamo.to_item(
+        {"customerId": "c-alice", "credit": Decimal("100"), "currency": "EUR", "ownerPrincipalId": "alice"}))
+
+    someone_else = handle_event(reservation("s1", customer="c-alice", amount="10") | {"initiatorid": "mallory"},
+                                backend)
+    nobody = handle_event(reservation("s2", customer="c-alice", amount="10"), backend)
+    owner = handle_event(reservation("s3", customer="c-alice", amount="10") | {"initiatorid": "alice"}, backend)
+
+    assert someone_else.outcome is Outcome.DECLINED and "owner" in (someone_else.reason or "")
+    assert nobody.outcome is Outcome.DECLINED
+    assert owner.outcome is Outcome.APPLIED
+    assert credit(backend, "c-alice") == Decimal("90")
+    assert payment(backend, "s3")["initiator"] == "alice"  # type: ignore[index]
+    assert payment(backend, "s1") is None and payment(backend, "s2") is None
