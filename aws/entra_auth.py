@@ -26,11 +26,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any, Protocol
 
-import jwt
-
 from aws.settings import EntraSettings
+
+jwt: ModuleType | None
+try:
+    import jwt
+except ImportError:  # a Lambda package built without PyJWT: the webhook answers 503 and says why
+    jwt = None
 
 __all__ = ["AuthUnavailable", "EntraSettings", "EntraTokenValidator", "NoTokenCheck", "Unauthenticated",
            "WebhookAuth", "webhook_auth_from"]
@@ -58,6 +63,8 @@ class WebhookAuth(Protocol):
 
 class EntraTokenValidator:
     def __init__(self, settings: EntraSettings, *, jwks_timeout: float = 5.0) -> None:
+        if jwt is None:
+            raise RuntimeError("the Entra token check needs PyJWT[crypto]")
         missing = settings.missing()
         if missing or not settings.enabled:
             raise ValueError(f"Entra token check needs {', '.join(missing) or 'enabled settings'}")
@@ -71,6 +78,7 @@ class EntraTokenValidator:
             log.warning("webhook auth: any client application of the tenant may post (no appid/azp check)")
 
     def check(self, headers: Mapping[str, str]) -> dict[str, Any]:
+        assert jwt is not None
         token = bearer_token(headers)
         try:
             key = self._keys.get_signing_key_from_jwt(token)
@@ -117,7 +125,7 @@ class _NotConfigured:
     """Enabled but incomplete settings: fail closed, retriably (503), and say what is missing."""
 
     def __init__(self, missing: list[str]) -> None:
-        self.reason = f"webhook auth is not configured: set {', '.join(missing)} (or WEBHOOK_AUTH=off locally)"
+        self.reason = f"webhook auth is not configured: needs {', '.join(missing)} (or WEBHOOK_AUTH=off locally)"
         log.error("%s; every delivery is refused with 503 until it is", self.reason)
 
     def check(self, headers: Mapping[str, str]) -> dict[str, Any]:
@@ -129,6 +137,8 @@ def webhook_auth_from(settings: EntraSettings) -> WebhookAuth:
     if not settings.enabled:
         return NoTokenCheck("WEBHOOK_AUTH=off")
     missing = settings.missing()
+    if jwt is None:
+        missing.append("PyJWT[crypto] in the package")
     if missing:
         return _NotConfigured(missing)
     return EntraTokenValidator(settings)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from aws import lambda_entry
+from aws import entra_auth, lambda_entry
 from aws.seed import put_account
 from aws.settings import AwsSettings, Backend, EntraSettings, default_backend
 from tests.aws.support import credit, outbox, reservation
@@ -131,3 +131,19 @@ def test_eventbridge_rule_delivery_and_scheduled_sweeper(deployed: Backend) -> N
     assert handled["outcome"] == "applied" and handled["eventId"] == cloud["id"]
     assert swept == {"sent": 1, "failed": 0, "parked": 0}
     assert [row["status"] for row in outbox(deployed)] == ["SENT"]
+
+
+def test_a_package_without_pyjwt_refuses_with_503_and_says_so(
+    deployed: Backend, tenant: TestTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/deploy.md's package must carry PyJWT[crypto]; if it does not, deliveries wait (503,
+    retried) instead of getting in or being dead-lettered."""
+    put_account(deployed, "c-1", "100")
+    monkeypatch.setattr(entra_auth, "jwt", None)
+    lambda_entry.webhook_auth.cache_clear()
+
+    answer = lambda_entry.webhook_handler(
+        api_gateway_post([reservation("s1", amount="10")], {"authorization": f"Bearer {tenant.token()}"}), None)
+
+    assert answer["statusCode"] == 503 and "PyJWT" in json.loads(answer["body"])["error"]["message"]
+    assert credit(deployed, "c-1") == Decimal("100")
