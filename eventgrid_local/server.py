@@ -72,6 +72,9 @@ class EventGridService:
                 worker.start()
         log.info("Event Grid (local) listening on http://%s:%s with topics %s", host, self.port,
                  ", ".join(self.config.topics))
+        if any(s.entra for t in self.config.topics.values() for s in t.subscriptions):
+            log.info("Entra-authenticated webhooks get tokens from issuer %s (keys: %s)", self.token_issuer.issuer,
+                     self.token_issuer.jwks_url)
         return self.port
 
     async def stop(self) -> None:
