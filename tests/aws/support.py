@@ -6,9 +6,15 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from aiohttp import web
+
 from aws import dynamo
+from aws.entra_auth import EntraSettings, EntraTokenValidator
+from aws.local_adapter import create_app
 from aws.settings import Backend
+from eventgrid_local.token_issuer import local_issuer, local_jwks_url
 from ordersaga.events import AZURE_SOURCE, SagaEvent, new_event
+from tests.support.servers import free_port
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -98,3 +104,17 @@ class BeforeFirstTransaction:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+async def start_authenticated_adapter(backend: Backend, audience: str) -> tuple[web.AppRunner, str, int]:
+    """The AWS adapter checking Entra tokens from the local Event Grid tenant that will listen
+    on the returned port: (runner to clean up, the adapter's /events URL, that Event Grid port)."""
+    grid_port = free_port()
+    grid_url = f"http://127.0.0.1:{grid_port}"
+    auth = EntraTokenValidator(EntraSettings(issuers=(local_issuer(grid_url),), audiences=(audience,),
+                                             jwks_url=local_jwks_url(grid_url)))
+    runner = web.AppRunner(create_app(backend, auth=auth))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}/events", grid_port

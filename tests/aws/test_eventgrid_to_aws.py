@@ -14,17 +14,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from aws.entra_auth import EntraSettings, EntraTokenValidator
-from aws.local_adapter import create_app
 from aws.seed import put_account
 from aws.settings import Backend
 from eventgrid_local.config import CLOUD_EVENTS, EVENT_GRID, ServiceConfig
 from eventgrid_local.server import EventGridService
-from eventgrid_local.token_issuer import local_issuer, local_jwks_url
-from tests.aws.support import azure_event, credit
-from tests.support.servers import free_port
+from tests.aws.support import azure_event, credit, start_authenticated_adapter
 
 KEY = secrets.token_urlsafe(24)
 
@@ -34,15 +29,7 @@ AUDIENCE = "api://ordersaga-payments-webhook"
 
 @pytest.fixture
 async def grid(backend: Backend) -> AsyncIterator[EventGridService]:
-    grid_port = free_port()
-    grid_url = f"http://127.0.0.1:{grid_port}"
-    auth = EntraTokenValidator(EntraSettings(issuers=(local_issuer(grid_url),), audiences=(AUDIENCE,),
-                                             jwks_url=local_jwks_url(grid_url)))
-    runner = web.AppRunner(create_app(backend, auth=auth))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    endpoint = f"http://127.0.0.1:{port}/events"
+    runner, endpoint, grid_port = await start_authenticated_adapter(backend, AUDIENCE)
     service = EventGridService(ServiceConfig.from_dict({
         "retryScheduleSeconds": [0.2],
         "topics": {

@@ -30,11 +30,19 @@ from aws.currencies import ISO_4217
 from aws.entra_auth import EntraTokenValidator
 from aws.local_adapter import create_app
 from aws.seed import put_account
-from aws.settings import Backend, EntraSettings
+from aws.settings import Backend
 from eventgrid_local.config import CLOUD_EVENTS, ServiceConfig
 from eventgrid_local.server import EventGridService
-from eventgrid_local.token_issuer import local_issuer, local_jwks_url
-from tests.aws.support import capture, compensation, credit, outbox_types, payment, reservation, scan
+from tests.aws.support import (
+    capture,
+    compensation,
+    credit,
+    outbox_types,
+    payment,
+    reservation,
+    scan,
+    start_authenticated_adapter,
+)
 from tests.aws.tenant import AUDIENCE, TestTenant
 from tests.support.servers import free_port
 
@@ -282,18 +290,11 @@ async def test_what_event_grid_accepts_of_the_corpus_is_delivered_at_the_first_a
     """Through the local Event Grid service (Entra tokens, CloudEvents topic): nothing hostile is
     ever retried or dead-lettered; the same ones that Event Grid lets through are acknowledged."""
     prepare(backend)
-    grid_port = free_port()
-    grid_url = f"http://127.0.0.1:{grid_port}"
-    auth = EntraTokenValidator(EntraSettings(issuers=(local_issuer(grid_url),), audiences=(AUDIENCE,),
-                                             jwks_url=local_jwks_url(grid_url)))
-    runner = web.AppRunner(create_app(backend, auth=auth))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, endpoint, grid_port = await start_authenticated_adapter(backend, AUDIENCE)
     key = uuid.uuid4().hex
     service = EventGridService(ServiceConfig.from_dict({"retryScheduleSeconds": [0.2], "topics": {"to-aws": {
         "key": key, "inputSchema": CLOUD_EVENTS, "subscriptions": [
-            {"name": "aws", "endpoint": f"http://127.0.0.1:{port}/events", "entra": {"audience": AUDIENCE}}]}}}))
+            {"name": "aws", "endpoint": endpoint, "entra": {"audience": AUDIENCE}}]}}}))
     await service.start(port=grid_port)
     before = money(backend)
     accepted = refused = 0
