@@ -23,7 +23,8 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from azure.functions import meta
@@ -35,7 +36,7 @@ from .history import TERMINAL_STATUSES, EventType, utc_now
 from .loader import FunctionInfo, LoadedApp
 from .replay import OrchestratorAnswer, compact_json, input_token_text, replay_episode
 from .status import json_or_raw, status_payload
-from .store import InstanceRow, NewMessage, NewWorkItem, Store, WorkItem
+from .store import InstanceRow, Message, NewMessage, NewWorkItem, Store, WorkItem, _Transaction
 
 log = logging.getLogger("devhost")
 
@@ -46,6 +47,23 @@ _OOPROC_MARKER = "\n\n$OutOfProcData$:"
 
 class UnknownOrchestrator(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class _Parent:
+    """The orchestration that started a sub-orchestration, and the task it awaits it as."""
+
+    instance_id: str
+    execution_id: str
+    task_id: int
+
+
+def _parent_of(row: InstanceRow) -> _Parent | None:
+    if row.parent_instance_id is None:
+        return None
+    # _create_instance stores a child's parent instance, execution and task id together
+    assert row.parent_execution_id is not None and row.parent_task_id is not None
+    return _Parent(row.parent_instance_id, row.parent_execution_id, row.parent_task_id)
 
 
 def loud_warning(message: str) -> None:
@@ -146,7 +164,7 @@ class DurableEngine:
             except BaseException:  # noqa: BLE001 - shutting down
                 pass
 
-    def _spawn(self, coroutine) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -205,7 +223,8 @@ class DurableEngine:
         return instance_id
 
     def _create_instance(self, instance_id: str, name: str, input_text: str | None,
-                         parent: dict | None = None, tx=None) -> list[NewMessage]:
+                         parent: dict[str, Any] | None = None,
+                         tx: _Transaction | None = None) -> list[NewMessage]:
         now = utc_now()
         execution_id = uuid.uuid4().hex
         row = InstanceRow(
@@ -219,7 +238,7 @@ class DurableEngine:
             now, instance_id=instance_id, execution_id=execution_id, name=name,
             input_text=input_text, parent=parent), now.timestamp(), execution_id)
 
-        def write(transaction) -> None:
+        def write(transaction: _Transaction) -> None:
             self.store.clear_execution_state(transaction, instance_id)
             self.store.put_instance(transaction, row)
             self.store.add_messages(transaction, [message])
@@ -280,8 +299,9 @@ class DurableEngine:
         return status_payload(row, show_input=show_input, history=events,
                               show_history_output=show_history_output)
 
-    def query(self, *, statuses=None, created_from=None, created_to=None, prefix=None,
-              top=None, show_input: bool = True) -> list[dict]:
+    def query(self, *, statuses: list[str] | None = None, created_from: float | None = None,
+              created_to: float | None = None, prefix: str | None = None,
+              top: int | None = None, show_input: bool = True) -> list[dict]:
         rows = self.store.query_instances(statuses=statuses, created_from=created_from,
                                           created_to=created_to, prefix=prefix, limit=top)
         return [status_payload(r, show_input=show_input) for r in rows]
@@ -346,11 +366,11 @@ class DurableEngine:
         await self._orchestrator_episode(row, messages)
         return True
 
-    def _drop(self, message) -> None:
+    def _drop(self, message: Message) -> None:
         with self.store.transaction() as tx:
             self.store.delete_messages(tx, [message.message_id])
 
-    def _control_episode(self, row: InstanceRow, message, new_status: str) -> None:
+    def _control_episode(self, row: InstanceRow, message: Message, new_status: str) -> None:
         now = utc_now()
         event = dict(message.event, IsPlayed=True)
         with self.store.transaction() as tx:
@@ -361,7 +381,7 @@ class DurableEngine:
                                        last_updated_time=now.timestamp())
         self._notify_changed(row.instance_id)
 
-    def _terminate_now(self, row: InstanceRow, message) -> None:
+    def _terminate_now(self, row: InstanceRow, message: Message) -> None:
         now = utc_now()
         reason = message.event.get("Input")
         past = self.store.get_history(row.instance_id)
@@ -402,7 +422,7 @@ class DurableEngine:
         state = json.loads(value) if isinstance(value, str) else value
         return OrchestratorAnswer(state)
 
-    async def _orchestrator_episode(self, row: InstanceRow, messages: list) -> None:
+    async def _orchestrator_episode(self, row: InstanceRow, messages: list[Message]) -> None:
         episode_started = time.perf_counter()
         sdk_seconds = 0.0
         instance_id = row.instance_id
@@ -454,7 +474,8 @@ class DurableEngine:
         if outcome.python_done_but_open:
             open_desc = ", ".join(
                 f"timer #{t.sequence} firing at {h.format_timestamp(t.fire_at)}"
-                if t.kind == "timer" else f"{t.kind} '{t.name}' #{t.sequence}"
+                if t.kind == "timer" and t.fire_at is not None
+                else f"{t.kind} '{t.name}' #{t.sequence}"
                 for t in outcome.open_tasks)
             loud_warning(
                 f"orchestrator {row.name} ({instance_id}) returned, but DTFx tasks are still "
@@ -467,17 +488,22 @@ class DurableEngine:
         new_messages: list[NewMessage] = []
         children: list[tuple] = []
         for decision in outcome.decisions:
+            # replay gives tasks and sub-orchestrations their (existing) function's name,
+            # timers their fire time and sub-orchestrations an instance id
             if decision.kind == "task":
+                assert decision.name is not None
                 events.append(h.task_scheduled(now, decision.sequence, decision.name))
                 work_items.append(NewWorkItem(instance_id, row.execution_id, decision.sequence,
                                               decision.name, decision.input))
             elif decision.kind == "timer":
-                events.append(h.timer_created(now, decision.sequence, decision.fire_at))
+                fire_at = decision.fire_at
+                assert fire_at is not None
+                events.append(h.timer_created(now, decision.sequence, fire_at))
                 new_messages.append(NewMessage(
-                    instance_id, h.timer_fired(decision.fire_at, decision.sequence,
-                                               decision.fire_at),
-                    decision.fire_at.timestamp(), row.execution_id))
+                    instance_id, h.timer_fired(fire_at, decision.sequence, fire_at),
+                    fire_at.timestamp(), row.execution_id))
             elif decision.kind == "suborchestration":
+                assert decision.name is not None and decision.instance_id is not None
                 events.append(h.sub_orchestration_created(now, decision.sequence, decision.name,
                                                           decision.instance_id))
                 children.append((decision.instance_id, decision.name,
@@ -490,7 +516,8 @@ class DurableEngine:
         if outcome.custom_status_set:
             changes["custom_status"] = compact_json(outcome.custom_status)
         completion = outcome.completion
-        new_execution: tuple | None = None
+        parent = _parent_of(row)
+        new_execution: tuple[str, dict[str, Any]] | None = None
         if completion is None:
             changes["status"] = "Running"
         elif completion.status == "ContinuedAsNew":
@@ -502,10 +529,9 @@ class DurableEngine:
             new_execution = (new_execution_id, h.execution_started(
                 now, instance_id=instance_id, execution_id=new_execution_id, name=row.name,
                 input_text=completion.result,
-                parent=None if row.parent_instance_id is None else h.parent_instance(
-                    name="", task_schedule_id=row.parent_task_id,
-                    instance_id=row.parent_instance_id,
-                    execution_id=row.parent_execution_id),
+                parent=None if parent is None else h.parent_instance(
+                    name="", task_schedule_id=parent.task_id,
+                    instance_id=parent.instance_id, execution_id=parent.execution_id),
                 generation=row.generation + 1))
         else:
             status_enum = (h.OrchestrationStatus.Completed if completion.status == "Completed"
@@ -514,15 +540,15 @@ class DurableEngine:
                                                 completion.result))
             changes.update(status=completion.status, output=completion.result,
                            failure_details=completion.details)
-            if row.parent_instance_id is not None:
+            if parent is not None:
                 if completion.status == "Completed":
-                    parent_event = h.sub_orchestration_completed(now, row.parent_task_id,
+                    parent_event = h.sub_orchestration_completed(now, parent.task_id,
                                                                  completion.result)
                 else:
                     parent_event = h.sub_orchestration_failed(
-                        now, row.parent_task_id, completion.result, completion.details)
-                new_messages.append(NewMessage(row.parent_instance_id, parent_event,
-                                               now.timestamp(), row.parent_execution_id))
+                        now, parent.task_id, completion.result, completion.details)
+                new_messages.append(NewMessage(parent.instance_id, parent_event,
+                                               now.timestamp(), parent.execution_id))
             if completion.status == "Failed":
                 log.warning("devhost: orchestration %s (%s) failed: %s", instance_id, row.name,
                             (completion.result or "")[:2000])

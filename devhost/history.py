@@ -193,8 +193,8 @@ def sub_orchestration_completed(moment: _dt.datetime, task_scheduled_id: int,
                   TaskScheduledId=task_scheduled_id, Result=result)
 
 
-def sub_orchestration_failed(moment: _dt.datetime, task_scheduled_id: int, reason: str,
-                             details: str | None) -> dict:
+def sub_orchestration_failed(moment: _dt.datetime, task_scheduled_id: int,
+                             reason: str | None, details: str | None) -> dict:
     return _event(EventType.SubOrchestrationInstanceFailed, moment,
                   TaskScheduledId=task_scheduled_id, Reason=reason, Details=details,
                   FailureDetails=None)

@@ -21,6 +21,7 @@ timer that fires at the current time).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,14 +153,26 @@ class _Replayer:
         self.open_tasks: dict[int, OpenTask] = {}
         # extension-side external events: waiters form a stack per name (newest served
         # first), events nobody waits for are buffered FIFO per name.
-        self.event_waiters: dict[str, list[_SimTask]] = {}
-        self.buffered_events: dict[str, list[str | None]] = {}
+        # (names are taken from the JSON as they are: None when absent)
+        self.event_waiters: dict[str | None, list[_SimTask]] = {}
+        self.buffered_events: dict[str | None, list[str | None]] = {}
         self.program: _SimTask | None = None
-        self.program_error: tuple | None = None  # (result message, details)
+        self.program_error: tuple[str, str | None] | None = None  # (result message, details)
         self.continue_as_new_input: str | None = None
         self.continued_as_new = False
 
     # -- DTFx context calls -----------------------------------------------------------
+    def _current_time(self) -> _dt.datetime:
+        """DTFx's CurrentUtcDateTime: the time of the episode's OrchestratorStarted.
+
+        Every history starts with OrchestratorStarted before ExecutionStarted, so it is set
+        before the orchestrator's actions (and thus any retry timer) are replayed.
+        """
+        if self.now is None:
+            raise RuntimeError("devhost: orchestrator actions replayed before any "
+                               "OrchestratorStarted event")
+        return self.now
+
     def _next_sequence(self) -> int:
         sequence = self.sequence
         self.sequence += 1
@@ -185,7 +198,7 @@ class _Replayer:
             task.resolve(failed=True)
         return task
 
-    def _wait_for_event(self, name: str) -> _SimTask:
+    def _wait_for_event(self, name: str | None) -> _SimTask:
         task = _SimTask()
         self.event_waiters.setdefault(name, []).append(task)
         queue = self.buffered_events.get(name)
@@ -196,7 +209,7 @@ class _Replayer:
             self._raise_event(name)
         return task
 
-    def _raise_event(self, name: str) -> None:
+    def _raise_event(self, name: str | None) -> None:
         waiters = self.event_waiters.get(name)
         if waiters:
             task = waiters.pop()
@@ -215,10 +228,10 @@ class _Replayer:
         max_interval_ms = float(options.get("maxRetryIntervalInMilliseconds",
                                             DEFAULT_MAX_RETRY_INTERVAL_MS))
         timeout_ms = options.get("retryTimeoutInMilliseconds")
-        first_attempt = self.now
+        first_attempt = self._current_time()
 
         def next_delay_ms(attempt: int) -> float:
-            if timeout_ms is not None and self.now >= first_attempt + _dt.timedelta(
+            if timeout_ms is not None and self._current_time() >= first_attempt + _dt.timedelta(
                     milliseconds=float(timeout_ms)):
                 return 0.0
             delay = first_ms * (backoff ** attempt)
@@ -240,24 +253,25 @@ class _Replayer:
                 return
             if retry_count + 1 == max_attempts:
                 # back-compat "dummy" timer that fires at the current time, then throw
-                self._create_timer(self.now).then(lambda _t: result.resolve(failed=True))
+                self._create_timer(self._current_time()).then(
+                    lambda _t: result.resolve(failed=True))
                 return
             delay_ms = next_delay_ms(retry_count)
             if delay_ms <= 0:
                 result.resolve(failed=True)
                 return
-            fire_at = self.now + _dt.timedelta(milliseconds=delay_ms)
+            fire_at = self._current_time() + _dt.timedelta(milliseconds=delay_ms)
             self._create_timer(fire_at).then(lambda _t: attempt(retry_count + 1))
 
         attempt(0)
         return result
 
     # -- actions -> DTFx calls --------------------------------------------------------
-    def _invoke(self, action: dict) -> _SimTask:
+    def _invoke(self, action: dict[str, Any]) -> _SimTask:
         action_type = action.get("actionType")
         if action_type in (0, 1):
             name = action.get("functionName")
-            if not self.function_exists("activity", name):
+            if not isinstance(name, str) or not self.function_exists("activity", name):
                 # ThrowIfFunctionDoesNotExist faults the task before anything is scheduled;
                 # the shim swallows it, so the Python side waits forever.
                 self.outcome.unknown_functions.append(("activity", name))
@@ -268,7 +282,7 @@ class _Replayer:
             return self._with_retry(call, action.get("retryOptions") or {})
         if action_type in (2, 3):
             name = action.get("functionName")
-            if not self.function_exists("orchestrator", name):
+            if not isinstance(name, str) or not self.function_exists("orchestrator", name):
                 self.outcome.unknown_functions.append(("orchestrator", name))
                 return _SimTask.completed(failed=True)
             call = lambda: self._schedule(  # noqa: E731
@@ -289,7 +303,8 @@ class _Replayer:
         if action_type in (11, 12):
             children = [self._invoke(child) for child in action.get("compoundActions") or []]
             return self._when_any(children) if action_type == 11 else self._when_all(children)
-        raise _UnsupportedAction(ACTION_NAMES.get(action_type, str(action_type)))
+        raise _UnsupportedAction(ACTION_NAMES.get(action_type, str(action_type))
+                                 if isinstance(action_type, int) else str(action_type))
 
     @staticmethod
     def _when_all(children: list[_SimTask]) -> _SimTask:
@@ -353,7 +368,7 @@ class _Replayer:
                     return
                 index += 1
                 if not task.done:
-                    task.then(lambda _t, nxt=index: run_from(nxt))
+                    task.then(functools.partial(resume_at, index))
                     return
             error = state.get("error")
             if error:
@@ -361,14 +376,21 @@ class _Replayer:
                     f"Orchestrator function '{self.orchestrator_name}' failed: {error}",
                     f"Message: {error}, StackTrace: (Python)")
             elif state.get("isDone"):
-                self.program.resolve()
+                self._resolve_program()
             # else: Task.Delay(Infinite) — more work to do.
+
+        def resume_at(index: int, _t: _SimTask) -> None:
+            run_from(index)
 
         run_from(0)
 
     def _fail_program(self, message: str, details: str | None = None) -> None:
         self.program_error = (message, details)
-        self.program.resolve(failed=True)
+        self._resolve_program(failed=True)
+
+    def _resolve_program(self, failed: bool = False) -> None:
+        assert self.program is not None  # only the run that _start_program began ends it
+        self.program.resolve(failed=failed)
 
     # -- history processing -----------------------------------------------------------
     def _match_created(self, event: dict, kind: str, description: str) -> None:
@@ -438,6 +460,8 @@ class _Replayer:
             else:
                 event_id = self._next_sequence()
                 if program.failed:
+                    # every path that resolves the program as failed records its error first
+                    assert self.program_error is not None
                     message, details = self.program_error
                     outcome.completion = Completion("Failed", event_id, message, details)
                 elif self.continued_as_new:

@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -242,13 +244,14 @@ class Store:
 
     # -- work items -------------------------------------------------------------------
     def add_work_items(self, tx: _Transaction, items: Iterable[NewWorkItem]) -> list[int]:
-        ids = []
+        ids: list[int] = []
         for item in items:
             cursor = tx.execute(
                 "INSERT INTO work_items (instance_id, execution_id, task_scheduled_id, name, "
                 "input) VALUES (?, ?, ?, ?, ?)",
                 (item.instance_id, item.execution_id, item.task_scheduled_id, item.name,
                  item.input))
+            assert cursor.lastrowid is not None  # set by every successful INSERT
             ids.append(cursor.lastrowid)
         return ids
 
@@ -285,14 +288,15 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self._db.execute("COMMIT")
         else:
             self._db.execute("ROLLBACK")
 
-    def execute(self, sql: str, args=()):
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._db.execute(sql, args)
 
-    def executemany(self, sql: str, rows):
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
         return self._db.executemany(sql, rows)
