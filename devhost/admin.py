@@ -15,6 +15,7 @@ from azure.functions import meta
 
 from .auth import authorized
 from .bindings import Invocation
+from .loader import FunctionInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from .host import DevHost
@@ -44,7 +45,7 @@ class AdminApi:
             return web.Response(status=400, text="body must be JSON")
         given = payload.get("input") if isinstance(payload, dict) else None
         if info.trigger_type == "timerTrigger":
-            datum = self.host._timer_triggers.timer_datum(info, past_due=False)
+            datum = self.host.timer_triggers.timer_datum(info, past_due=False)
         elif info.trigger_type == "eventGridTrigger":
             datum = meta.Datum(given if isinstance(given, str) else json.dumps(given), "json")
         elif info.trigger_type in ("httpTrigger", "orchestrationTrigger", "activityTrigger"):
@@ -54,7 +55,7 @@ class AdminApi:
         self.host.engine._spawn(self._run(info, datum))
         return web.Response(status=202)
 
-    async def _run(self, info, datum) -> None:
+    async def _run(self, info: FunctionInfo, datum: meta.Datum) -> None:
         try:
             await self.host.invoker.invoke(info, Invocation(trigger=datum))
         except Exception:

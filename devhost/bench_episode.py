@@ -22,6 +22,8 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -33,7 +35,8 @@ from devhost.history import EventType
 APP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "apps", "basic")
 
 
-def sdk_replay_seconds(handle, history, instance_id: str, repeat: int = 3) -> list:
+def sdk_replay_seconds(handle: Callable[..., Any], history: list[dict[str, Any]],
+                       instance_id: str, repeat: int = 3) -> list[float]:
     """Time the SDK on every episode prefix of ``history`` (the context it saw then)."""
     starts = [i for i, e in enumerate(history) if e["EventType"] == EventType.OrchestratorStarted]
     results = []
@@ -78,7 +81,9 @@ async def main() -> None:
             await host.wait_for_completion(iid, timeout=60)
             instance_ids.append(iid)
         timings = list(host.engine.episode_timings)
-        handle = host.loaded.orchestrator("sequence").user_function
+        orchestrator = host.loaded.orchestrator("sequence")
+        assert orchestrator is not None  # start_orchestration("sequence") found it above
+        handle = orchestrator.user_function
         sdk_standalone = []
         for iid in instance_ids:
             sdk_standalone += sdk_replay_seconds(handle, await host.history(iid), iid)

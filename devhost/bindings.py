@@ -16,6 +16,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,8 +137,9 @@ class UnsupportedBinding(Exception):
 
 
 class Invoker:
-    def __init__(self, loop: asyncio.AbstractEventLoop, executor, app_dir: str,
-                 input_provider=None) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, executor: Executor | None, app_dir: str,
+                 input_provider: Callable[[dict[str, Any]], meta.Datum | None] | None = None
+                 ) -> None:
         self._loop = loop
         self._executor = executor
         self._app_dir = app_dir
@@ -144,20 +147,22 @@ class Invoker:
         # binding dict -> Datum for input bindings the host supplies (durableClient)
         self._input_provider = input_provider
 
-    def _converter(self, binding_type: str):
+    def _converter(self, binding_type: str | None) -> Any:
         converter = self._registry.get(binding_type)
         if converter is None:
             raise UnsupportedBinding(f"no azure.functions converter for binding '{binding_type}'")
         return converter
 
     def _build_arguments(self, info: FunctionInfo, invocation: Invocation,
-                         invocation_id: str) -> tuple:
+                         invocation_id: str) -> tuple[dict[str, Any], dict[str, _Out]]:
         kwargs: dict[str, Any] = {}
         outs: dict[str, _Out] = {}
         for binding in info.bindings:
             name = binding.get("name")
             if name == "$return":
                 continue
+            if not isinstance(name, str):
+                raise UnsupportedBinding(f"function '{info.name}': a binding has no name")
             direction = str(binding.get("direction", "IN")).upper()
             binding_type = binding.get("type")
             if binding is info.trigger:
@@ -165,9 +170,7 @@ class Invoker:
                     invocation.trigger, trigger_metadata=invocation.trigger_metadata)
             elif direction == "OUT":
                 outs[name] = kwargs[name] = _Out()
-            elif name in invocation.inputs or (
-                    self._input_provider and self._input_provider(binding) is not None):
-                datum = invocation.inputs.get(name) or self._input_provider(binding)
+            elif (datum := self._input_datum(name, binding, invocation)) is not None:
                 kwargs[name] = self._converter(binding_type).decode(
                     datum, trigger_metadata=invocation.trigger_metadata)
             else:
@@ -178,6 +181,14 @@ class Invoker:
             kwargs["context"] = _Context(invocation_id, info.name, self._app_dir,
                                          invocation.trace_parent, invocation.trace_state)
         return kwargs, outs
+
+    def _input_datum(self, name: str, binding: dict[str, Any],
+                     invocation: Invocation) -> meta.Datum | None:
+        """The invocation's datum for an input binding, else the one the host provides."""
+        datum = invocation.inputs.get(name)
+        if datum is None and self._input_provider is not None:
+            datum = self._input_provider(binding)
+        return datum
 
     def _encode_return(self, info: FunctionInfo, value: Any) -> meta.Datum | None:
         return_binding = next((b for b in info.bindings if b.get("name") == "$return"), None)

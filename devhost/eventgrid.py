@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from azure.functions import meta
 
 from .auth import authorized
 from .bindings import Invocation
+from .loader import FunctionInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from .host import DevHost
@@ -36,7 +37,7 @@ class EventGridWebhook:
     def register(self, app: web.Application) -> None:
         app.router.add_route("POST", PATH, self.handle)
 
-    def _function(self, name: str):
+    def _function(self, name: str) -> FunctionInfo | None:
         for info in self.host.loaded.by_trigger("eventGridTrigger"):
             if info.name.lower() == (name or "").lower():
                 return info
@@ -79,7 +80,7 @@ class EventGridWebhook:
                                 f"{first_failure}")
         return web.Response(status=202)
 
-    async def _invoke(self, info, event: dict) -> None:
+    async def _invoke(self, info: FunctionInfo, event: dict[str, Any]) -> None:
         invocation = Invocation(trigger=meta.Datum(json.dumps(event), "json"),
                                 trace_parent=str(event.get("traceparent") or ""))
         await self.host.invoker.invoke(info, invocation)

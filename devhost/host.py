@@ -15,9 +15,10 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
+from azure.functions import meta
 
 from . import settings as app_settings
 from .admin import AdminApi
@@ -36,6 +37,15 @@ from .timer_triggers import TimerTriggers
 from .worker_loop import on_worker_loop, worker_loop
 
 log = logging.getLogger("devhost")
+
+T = TypeVar("T")
+
+
+def _started(part: T | None, what: str) -> T:
+    """``part`` of a started host; the HTTP handlers and client calls only run after start()."""
+    if part is None:
+        raise RuntimeError(f"devhost: the {what} exists only once DevHost.start() has run")
+    return part
 
 
 class DevHost:
@@ -56,16 +66,37 @@ class DevHost:
         self.timers_requested = timers
         self.port: int | None = None
         self.settings: dict[str, str] = {}
-        self.loaded: LoadedApp | None = None
-        self.engine: DurableEngine | None = None
-        self.invoker: Invoker | None = None
-        self.keys: Keys | None = None
+        self._loaded: LoadedApp | None = None
+        self._engine: DurableEngine | None = None
+        self._invoker: Invoker | None = None
+        self._keys: Keys | None = None
         self.store: Store | None = None
         self._runner: web.AppRunner | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._timer_triggers: TimerTriggers | None = None
         self.route_prefix = "api"
         self.hub_name = "TestHubName"
+
+    # -- parts that exist once started ------------------------------------------------
+    @property
+    def loaded(self) -> LoadedApp:
+        return _started(self._loaded, "loaded app")
+
+    @property
+    def engine(self) -> DurableEngine:
+        return _started(self._engine, "durable engine")
+
+    @property
+    def invoker(self) -> Invoker:
+        return _started(self._invoker, "invoker")
+
+    @property
+    def keys(self) -> Keys:
+        return _started(self._keys, "key set")
+
+    @property
+    def timer_triggers(self) -> TimerTriggers:
+        return _started(self._timer_triggers, "timer trigger scheduler")
 
     # -- URLs -------------------------------------------------------------------------
     @property
@@ -100,7 +131,7 @@ class DevHost:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     async def start(self) -> DevHost:
@@ -137,20 +168,20 @@ class DevHost:
         self._read_host_json()
         anonymous = self.anonymous_requested or app_settings.truthy(
             app_settings.setting(self.settings, "DEVHOST_ANONYMOUS"))
-        self.keys = Keys.from_settings(self.settings, anonymous)
+        keys = self._keys = Keys.from_settings(self.settings, anonymous)
         fault_plan = (FaultPlan(self.fault_spec) if self.fault_spec is not None else
                       FaultPlan.from_setting(app_settings.setting(self.settings,
                                                                   "DEVHOST_FAULTS")))
-        self.loaded = load_app(self.app_dir, self.module)
+        loaded = self._loaded = load_app(self.app_dir, self.module)
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="devhost-sync")
-        self.invoker = Invoker(loop, self._executor, self.app_dir,
-                               input_provider=self._host_input)
+        invoker = self._invoker = Invoker(loop, self._executor, self.app_dir,
+                                          input_provider=self._host_input)
         self.store = Store(self.store_path)
-        self.engine = DurableEngine(store=self.store, app=self.loaded, invoker=self.invoker,
-                                    loop=loop, faults=fault_plan,
-                                    activity_overrides=self.activity_overrides)
+        engine = self._engine = DurableEngine(store=self.store, app=loaded, invoker=invoker,
+                                              loop=loop, faults=fault_plan,
+                                              activity_overrides=self.activity_overrides)
         for name in self.activity_overrides:
-            if self.loaded.activity(name) is None:
+            if loaded.activity(name) is None:
                 raise ValueError(f"devhost: activity_overrides names '{name}', which is not "
                                  "an activity of the app")
 
@@ -164,7 +195,7 @@ class DevHost:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.bind_host, self.requested_port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
 
         if anonymous:
             log.warning("devhost: ANONYMOUS MODE — function keys are not checked "
@@ -173,8 +204,8 @@ class DevHost:
             # Keys the settings provide are never logged; generated ones are shown once, since
             # nobody could call the host otherwise.
             generated = {name: value for name, setting, value in (
-                ("function key", "DEVHOST_FUNCTION_KEY", self.keys.function_key),
-                ("master key", "DEVHOST_MASTER_KEY", self.keys.master_key))
+                ("function key", "DEVHOST_FUNCTION_KEY", keys.function_key),
+                ("master key", "DEVHOST_MASTER_KEY", keys.master_key))
                 if not app_settings.setting(self.settings, setting)}
             if generated:
                 log.warning("devhost: generated %s (set %s to choose them)",
@@ -182,7 +213,7 @@ class DevHost:
                             "DEVHOST_FUNCTION_KEY / DEVHOST_MASTER_KEY")
             else:
                 log.info("devhost: keys from settings (not logged)")
-        self.engine.recover()
+        engine.recover()
         timers_on = self.timers_requested
         if timers_on is None:
             timers_on = not app_settings.truthy(
@@ -190,12 +221,11 @@ class DevHost:
         self._timer_triggers = TimerTriggers(self, enabled=timers_on)
         self._timer_triggers.start()
         log.info("devhost: %d function(s) loaded from %s/%s.py, listening on %s",
-                 len(self.loaded.functions), self.app_dir, self.module, self.base_url)
+                 len(loaded.functions), self.app_dir, self.module, self.base_url)
 
-    def _host_input(self, binding: dict):
+    def _host_input(self, binding: dict[str, Any]) -> meta.Datum | None:
         """Datums for input bindings the host provides: the durableClient JSON string."""
         if binding.get("type") == "durableClient":
-            from azure.functions import meta
             return meta.Datum(client_binding(self, binding.get("taskHub"),
                                              binding.get("connectionName")), "string")
         return None
@@ -203,8 +233,8 @@ class DevHost:
     async def _stop(self) -> None:
         if self._timer_triggers is not None:
             await self._timer_triggers.stop()
-        if self.engine is not None:
-            await self.engine.stop()
+        if self._engine is not None:
+            await self._engine.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

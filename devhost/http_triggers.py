@@ -30,7 +30,7 @@ log = logging.getLogger("devhost")
 _PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(:[^}?]*)?(\??)\}")
 
 
-def route_regex(template: str) -> Pattern:
+def route_regex(template: str) -> Pattern[str]:
     """Compile a route template into a regex with named groups."""
     pattern = ""
     position = 0
@@ -60,7 +60,7 @@ def route_regex(template: str) -> Pattern:
 @dataclass
 class HttpRoute:
     function: FunctionInfo
-    regex: Pattern
+    regex: Pattern[str]
     methods: list[str] | None
     auth_level: str
 
@@ -82,18 +82,19 @@ class HttpTriggers:
         path = f"/{prefix}/{{tail:.*}}" if prefix else "/{tail:.*}"
         app.router.add_route("*", path, self.handle)
 
-    def _match(self, path: str, method: str):
+    def _match(self, path: str, method: str) -> tuple[HttpRoute, dict[str, str]] | None:
         for route in self.routes:
             match = route.regex.match(path)
             if match and (route.methods is None or method in route.methods):
                 params = {k: v for k, v in match.groupdict().items() if v is not None}
                 return route, params
-        return None, None
+        return None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        route, params = self._match(request.match_info.get("tail", ""), request.method)
-        if route is None:
+        matched = self._match(request.match_info.get("tail", ""), request.method)
+        if matched is None:
             return web.Response(status=404)
+        route, params = matched
         if not authorized(request, self.host.keys, route.auth_level):
             return web.Response(status=401)
         body = await request.read()

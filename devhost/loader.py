@@ -143,6 +143,8 @@ def load_app(app_dir: str, module_name: str = "function_app") -> LoadedApp:
             continue
         user_function = function.get_user_function()
         name = function.get_function_name()
+        if name is None:  # azure.functions names every function (decorator or __name__)
+            raise RuntimeError(f"devhost: azure.functions gave {user_function!r} no name")
         functions[name] = FunctionInfo(
             name=name, trigger=trigger, bindings=bindings, user_function=user_function,
             is_async=inspect.iscoroutinefunction(user_function),

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec
+
+P = ParamSpec("P")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
@@ -37,9 +39,12 @@ def worker_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-async def on_worker_loop(function: Callable[..., Awaitable[Any]], *args: Any,
-                         **kwargs: Any) -> Any:
-    """Await ``function(*args, **kwargs)`` on the worker loop, from whatever loop we are on."""
+async def on_worker_loop(function: Callable[P, Coroutine[Any, Any, Any]], *args: P.args,
+                         **kwargs: P.kwargs) -> Any:
+    """Await ``function(*args, **kwargs)`` on the worker loop, from whatever loop we are on.
+
+    The arguments are checked against ``function``; the result is left untyped for callers.
+    """
     loop = worker_loop()
     try:
         current = asyncio.get_running_loop()
@@ -51,7 +56,8 @@ async def on_worker_loop(function: Callable[..., Awaitable[Any]], *args: Any,
     return await asyncio.wrap_future(future)
 
 
-def run_sync(function: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+def run_sync(function: Callable[P, Coroutine[Any, Any, Any]], *args: P.args,
+             **kwargs: P.kwargs) -> Any:
     """Run a coroutine function on the worker loop from plain (non-async) code."""
     future = asyncio.run_coroutine_threadsafe(function(*args, **kwargs), worker_loop())
     return future.result()
