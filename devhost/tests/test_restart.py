@@ -23,6 +23,7 @@ async def start_devhost(store: str, log_path: str):
         sys.executable, "-m", "devhost", "--app-dir", app_dir("restart"), "--port", "0",
         "--store", store, "--anonymous", "--log-level", "WARNING",
         cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    assert process.stdout is not None  # stdout=PIPE
     line = await asyncio.wait_for(process.stdout.readline(), 30)
     assert line.startswith(b"devhost ready: "), line
     return process, line.decode().split("ready: ", 1)[1].strip()

@@ -8,7 +8,7 @@ import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-CALLS = {}  # activity name -> number of runs (process-local, for assertions)
+CALLS: dict[str, int] = {}  # activity name -> number of runs (process-local, for assertions)
 
 
 def _count(name):

@@ -7,9 +7,9 @@ import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-RECEIVED = []
-TICKS = []
-RUNS = {}
+RECEIVED: list[tuple] = []  # (schema, id, type, subject/source, data) per delivered event
+TICKS: list[bool] = []  # past_due of every timer run
+RUNS: dict[str, int] = {}  # activity key -> number of runs
 
 
 @app.event_grid_trigger(arg_name="event")
