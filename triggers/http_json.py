@@ -50,6 +50,9 @@ def parse_body(req: func.HttpRequest, model: type[Model]) -> Model:
     except (ValueError, UnicodeDecodeError) as error:
         raise HttpError(400, "INVALID_JSON", "the body is not valid JSON",
                         [{"field": "body", "message": str(error)}]) from None
+    except RecursionError:  # nesting deeper than the parser's stack, well under the size limit
+        raise HttpError(400, "INVALID_JSON", "the body is nested too deeply",
+                        [{"field": "body", "message": "arrays and objects nested too deeply"}]) from None
     if not isinstance(data, dict):
         raise HttpError(400, "VALIDATION_FAILED", "the body must be a JSON object",
                         [{"field": "body", "message": f"got {type(data).__name__}"}])
