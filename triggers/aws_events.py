@@ -10,8 +10,9 @@ validated, deduplicated through the Cosmos inbox, then routed:
 - OrderCompensationRequested → before the pivot the order is marked and the saga told to
   compensate; after it, the order is marked for reconciliation (`reconciliation`).
 
-A malformed or unknown event is acknowledged and recorded as poison (no retry loop between
-clouds). A transient failure (Cosmos, the Durable API) raises, so Event Grid retries.
+A malformed or unknown event, or one whose sagaId is not its order's saga, is acknowledged
+and recorded as poison (no retry loop between clouds). A transient failure (Cosmos, the
+Durable API) raises, so Event Grid retries.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ordersaga.cosmos_store import CosmosStore, get_store
 from ordersaga.event_publisher import publish
 from ordersaga.events import AZURE_SOURCE, INBOUND_FROM_AWS, PoisonEvent, SagaEvent, new_event, normalise
 from ordersaga.orders import OrderStatus
+from ordersaga.saga_input import SagaInput
 from ordersaga.telemetry import saga_span
 
 bp = df.Blueprint()
@@ -69,10 +71,33 @@ async def aws_events(event: func.EventGridEvent, client: df.DurableOrchestration
             span.set_attribute("ordersaga.duplicate", True)
             log.info("event %s (%s) already processed; duplicate ignored", saga_event.id, saga_event.type)
             return
+        foreign = await foreign_saga(store, client, saga_event)
+        if foreign is not None:
+            record = await inbox.record_poison(store, f"{saga_event.type}: {foreign}", raw)
+            log.error("poison event %s acknowledged and recorded as %s: %s", saga_event.id, record, foreign)
+            return
         outcome = await route(store, client, saga_event)
         await inbox.mark_processed(store, saga_event, outcome)
         span.set_attribute("ordersaga.outcome", outcome)
         log.info("event %s %s for order %s: %s", saga_event.id, saga_event.type, saga_event.order_id, outcome)
+
+
+async def foreign_saga(store: CosmosStore, client: df.DurableOrchestrationClient, event: SagaEvent) -> str | None:
+    """Why the saga the event names is not the order's own, or None when it is. An event must
+    never reach (or, naming one order, act for) another order's saga: it would be paid,
+    declined or rolled back by a reply that was not for it."""
+    saga_id, order_id = str(event.data["sagaId"]), event.order_id
+    status = await client.get_status(saga_id)
+    if status and status.instance_id:
+        try:
+            owner = SagaInput.from_json(status.input_).order_id
+        except (KeyError, TypeError, ValueError):
+            return f"sagaId {saga_id!r} is not an order saga"
+        return None if owner == order_id else f"sagaId {saga_id!r} is the saga of another order, not of {order_id!r}"
+    order = await order_repository.read_order(store, order_id)
+    if order is not None and order.get("sagaInstanceId", order_id) != saga_id:
+        return f"order {order_id!r} belongs to another saga, not to sagaId {saga_id!r}"
+    return None
 
 
 async def route(store: CosmosStore, client: df.DurableOrchestrationClient, event: SagaEvent) -> str:
