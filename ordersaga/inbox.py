@@ -4,7 +4,9 @@ Both expire by themselves (per-item `ttl`)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
 from typing import Any
 
@@ -16,14 +18,28 @@ MAX_RAW_CHARS = 32_000  # keep poison records small; the reason says what was wr
 POISON_TTL_SECONDS = 30 * 24 * 3600
 
 
+# An event id is any non-empty string (CloudEvents), but a Cosmos id may not contain a slash,
+# a backslash, `?` or `#`, nor end in a space or newline, nor exceed 255 characters. Ids in the
+# plain alphabet below are their own key; any other id is keyed by its digest, behind a `~`
+# that no plain key contains, so the two kinds never collide.
+PLAIN_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def inbox_key(event_id: str) -> str:
+    """The inbox document id for an event id: usable as a Cosmos id whatever the event says."""
+    if PLAIN_KEY.fullmatch(event_id):
+        return event_id
+    return "sha256~" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 async def already_processed(store: CosmosStore, event_id: str) -> bool:
-    return await store.read(store.inbox, event_id) is not None
+    return await store.read(store.inbox, inbox_key(event_id)) is not None
 
 
 async def mark_processed(store: CosmosStore, event: SagaEvent, outcome: str) -> None:
     await store.create(store.inbox, {
-        "id": event.id, "type": event.type, "orderId": event.order_id, "outcome": outcome,
-        "processedAt": iso(utc_now()), "ttl": store.settings.inbox_ttl_seconds,
+        "id": inbox_key(event.id), "eventId": event.id[:1024], "type": event.type, "orderId": event.order_id,
+        "outcome": outcome, "processedAt": iso(utc_now()), "ttl": store.settings.inbox_ttl_seconds,
     })
 
 
