@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import uuid
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ from opentelemetry.trace import SpanKind
 from orchestrators.saga_steps import CANCEL_EVENT
 from ordersaga import inventory_repository, order_repository
 from ordersaga.api_models import OrderRequest, StockLevel
+from ordersaga.clock import iso, utc_now
 from ordersaga.config import SagaPolicy
 from ordersaga.cosmos_store import get_store
 from ordersaga.orders import OrderStatus
@@ -120,12 +122,20 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
         existing = await client.get_status(order_id)
         if existing and existing.instance_id:
             previous = SagaInput.from_json(existing.input_).order
-            if previous.get("fingerprint") != order["fingerprint"]:
-                raise HttpError(422, "IDEMPOTENCY_KEY_REUSED",
-                                "this Idempotency-Key was already used for a different order",
-                                [{"field": "Idempotency-Key", "message": f"belongs to order {order_id}"}])
-            body = _accepted_body(req, client, order_id) | {"replayed": True}
-            return json_response(body, 200, {"Location": body["statusUrl"]})
+            return _replay(req, client, order_id, same=previous.get("fingerprint") == order["fingerprint"])
+        # Requests racing with one key all get here before any saga exists: the first to
+        # claim the key in Cosmos starts it, the others are answered from its claim.
+        earlier = await _claim_key(order_id, order["fingerprint"])
+        if earlier is not None:
+            if earlier.get("fingerprint") != order["fingerprint"]:
+                return _replay(req, client, order_id, same=False)
+            existing = await client.get_status(order_id)
+            if existing and existing.instance_id:
+                return _replay(req, client, order_id, same=True)
+            if _seconds_since(earlier.get("claimedAt")) < KEY_CLAIM_SECONDS:
+                raise HttpError(409, "REQUEST_IN_PROGRESS", "a request with this Idempotency-Key is being processed",
+                                [{"field": "Idempotency-Key", "message": "retry in a moment"}], {"Retry-After": "1"})
+            # The request that claimed the key never started the saga (it failed): start it.
 
     with saga_span("POST /api/orders", incoming_trace(req), kind=SpanKind.SERVER, order_id=order_id,
                    instance_id=order_id, attributes={"http.request.method": "POST", "http.route": "orders"}):
@@ -134,6 +144,38 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
         log.info("order %s: saga started", order_id)
     body = _accepted_body(req, client, order_id)
     return json_response(body, 202, {"Location": body["statusUrl"], "Retry-After": "2"})
+
+
+KEY_CLAIM_SECONDS = 30  # how long a claimed key waits for its saga before another request starts it
+
+
+async def _claim_key(order_id: str, fingerprint: str) -> dict[str, Any] | None:
+    """Claim an Idempotency-Key (by its order id) with a create, which only one request can
+    win. None when this request holds the claim, else the earlier request's claim."""
+    store = await get_store()
+    claim_id = f"idempotency~{order_id}"  # `~`: never an inbound event's key (see ordersaga.inbox)
+    claim = {"id": claim_id, "fingerprint": fingerprint, "claimedAt": iso(utc_now()),
+             "ttl": store.settings.inbox_ttl_seconds}
+    if await store.create(store.inbox, claim):
+        return None
+    return await store.read(store.inbox, claim_id)
+
+
+def _seconds_since(moment: Any) -> float:
+    try:
+        return (utc_now() - datetime.fromisoformat(str(moment).replace("Z", "+00:00"))).total_seconds()
+    except (TypeError, ValueError):  # no claim time, or one without a zone: treat it as long ago
+        return float("inf")
+
+
+def _replay(req: func.HttpRequest, client: df.DurableOrchestrationClient, order_id: str,
+            same: bool) -> func.HttpResponse:
+    """The answer to a repeated key: the earlier order (200) if the body is the same, else 422."""
+    if not same:
+        raise HttpError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was already used for a different order",
+                        [{"field": "Idempotency-Key", "message": f"belongs to order {order_id}"}])
+    body = _accepted_body(req, client, order_id) | {"replayed": True}
+    return json_response(body, 200, {"Location": body["statusUrl"]})
 
 
 def _saga_view(order_id: str, doc: dict[str, Any] | None, status: Any) -> dict[str, Any]:
