@@ -227,6 +227,33 @@ async def test_a_corpus_of_bad_requests_gets_4xx_json_and_leaves_nothing(
         print("\n" + summary("http", outcomes))
 
 
+async def test_one_idempotency_key_raced_with_six_bodies_starts_one_order(app: AppClient) -> None:
+    """Six clients send different orders under one Idempotency-Key at the same moment: one is
+    accepted, the others are told the key belongs to another order; the one order has the
+    accepted body and completes, and no stock is held for the refused ones. Three identical
+    requests at once start one saga too."""
+    await app.stock("SKU-2", 100)
+    bodies = [order_with(items=[{"sku": f"SKU-{1 + i % 2}", "quantity": 1 + i, "unitPrice": "5.00"}])
+              for i in range(6)]
+    answers = await asyncio.gather(*(app.call("POST", "/api/orders", json=body, headers={"Idempotency-Key": "race-1"})
+                                     for body in bodies))
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses == [202, 422, 422, 422, 422, 422], [(s, b) for s, b, _ in answers]
+    winner = next(body for body, (status, _, _) in zip(bodies, answers, strict=True) if status == 202)
+    view = await app.finished(order_id_for("race-1"))
+    assert view["status"] == "COMPLETED" and view["items"] == winner["items"]
+    # The same body three times at once: one saga; the others are the replay or "retry".
+    copies = await asyncio.gather(*(app.call("POST", "/api/orders", json=GOOD, headers={"Idempotency-Key": "race-2"})
+                                    for _ in range(3)))
+    assert [status for status, _, _ in copies].count(202) == 1 and {s for s, _, _ in copies} <= {202, 200, 409}
+    assert (await app.finished(order_id_for("race-2")))["status"] == "COMPLETED"
+    for sku in ("SKU-1", "SKU-2"):
+        stock = await app.inventory(sku)
+        assert stock["reserved"] == 0 and stock["available"] + stock["sold"] == 100
+    assert (await app.inventory("SKU-1"))["sold"] == sum(
+        item["quantity"] for item in winner["items"] + GOOD["items"] if item["sku"] == "SKU-1")
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
