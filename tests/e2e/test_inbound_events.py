@@ -197,6 +197,7 @@ MALFORMED: dict[str, tuple[Any, str]] = {
                                           "dataVersion": "1"}], "data must be a JSON object"),
     "eventbridge envelope without detail": (cloud_event("aws.eventbridge", {"detail-type": "PaymentReserved"}),
                                             "unknown event type"),
+    "neither schema": ({"hello": "world", "orderId": "o-1"}, "unknown event type None"),
 }
 
 
@@ -233,9 +234,9 @@ def as_delivered(body: Any) -> Any:
     if "specversion" in event:
         context = ("specversion", "id", "type", "source", "subject", "time", "data")
         extensions = {k: v for k, v in event.items() if k not in (*context, "datacontenttype", "dataschema")}
-        return {k: event.get(k) for k in context} | {"time": when} | extensions
+        return {k: event.get(k) for k in context} | ({"time": when} if event.get("time") else {}) | extensions
     fields = ("id", "topic", "subject", "eventType", "eventTime", "data", "dataVersion")
-    return {k: event.get(k) for k in fields} | {"eventTime": when}
+    return {k: event.get(k) for k in fields} | ({"eventTime": when} if event.get("eventTime") else {})
 
 
 async def test_bodies_that_are_not_events_are_refused_before_the_function(
