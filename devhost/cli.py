@@ -1,7 +1,9 @@
-"""``python -m devhost --app-dir . --app function_app --port 7071 --store path [--anonymous]``
+"""``devhost --app-dir . --app function_app --port 7071 --store path [--anonymous]``
 
-Prints ``devhost ready: http://127.0.0.1:<port>`` on stdout (flushed) once it listens,
-then serves until SIGINT/SIGTERM.
+(also ``python -m devhost ...``). Prints ``devhost ready: http://127.0.0.1:<port>`` on
+stdout (flushed) once it listens — the first line, for scripts that wait for it — then the
+function list ``func start`` prints (name, trigger, URL of each HTTP function), then serves
+until SIGINT/SIGTERM.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from .worker_loop import worker_loop
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
+    parser = argparse.ArgumentParser(prog="devhost", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--app-dir", default=".", help="function app directory (put on sys.path)")
     parser.add_argument("--app", default="function_app", help="module that defines the app")
     parser.add_argument("--port", type=int, default=7071, help="0 picks a free port")
@@ -43,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     loop = worker_loop()
     asyncio.run_coroutine_threadsafe(host._start(), loop).result()
     print(f"devhost ready: {host.base_url}", flush=True)
+    print("\n".join(host.function_list()), flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

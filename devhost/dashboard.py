@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import html
 import json
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from .engine import DurableEngine
 from .history import EventType
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .host import DevHost
 
 _STYLE = ("body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
           "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}"
@@ -27,15 +24,15 @@ def _e(value) -> str:
 
 
 class Dashboard:
-    def __init__(self, host: DevHost) -> None:
-        self.host = host
+    def __init__(self, engine: DurableEngine) -> None:
+        self.engine = engine
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/devhost/", self.index)
         app.router.add_get("/devhost/instances/{instance_id}", self.instance)
 
     async def index(self, request: web.Request) -> web.Response:
-        rows = self.host.engine.query()
+        rows = self.engine.query()
         body = ["<h1>devhost instances</h1><table><tr><th>instance</th><th>name</th>"
                 "<th>status</th><th>custom status</th><th>created</th><th>updated</th></tr>"]
         for row in reversed(rows):
@@ -50,14 +47,14 @@ class Dashboard:
 
     async def instance(self, request: web.Request) -> web.Response:
         iid = request.match_info["instance_id"]
-        status = self.host.engine.status(iid)
+        status = self.engine.status(iid)
         if status is None:
             return web.Response(status=404, text="unknown instance")
         body = [f"<p><a href='/devhost/'>all instances</a></p><h1>{_e(iid)}</h1>",
                 f"<pre>{_e(json.dumps(status, indent=2))}</pre><h2>history</h2><table>"
                 "<tr><th>#</th><th>timestamp</th><th>event</th><th>EventId</th>"
                 "<th>details</th></tr>"]
-        for index, event in enumerate(self.host.engine.history(iid)):
+        for index, event in enumerate(self.engine.history(iid)):
             details = {k: v for k, v in event.items()
                        if k not in ("EventType", "EventId", "Timestamp", "IsPlayed")}
             body.append(f"<tr><td>{index}</td><td>{_e(event['Timestamp'])}</td>"

@@ -208,15 +208,22 @@ class DurableEngine:
             event.set()
 
     # -- client operations ------------------------------------------------------------
-    def start_new(self, name: str, instance_id: str | None, input_text: str | None
-                  ) -> str:
+    def ensure_orchestrator(self, name: str) -> FunctionInfo:
+        """The orchestrator called ``name``, else the extension's ThrowIfFunctionDoesNotExist."""
         info = self.app.orchestrator(name)
         if info is None:
-            known = sorted(f.durable_name for f in self.app.by_trigger("orchestrationTrigger"))
+            known = [f.durable_name for f in self.app.by_trigger("orchestrationTrigger")]
+            names = "', '".join(known)
+            detail = (f"The following are the known orchestrator functions: '{names}'."
+                      if known else "No orchestrator functions are currently registered!")
             raise UnknownOrchestrator(
                 f"The function '{name}' doesn't exist, is disabled, or is not an "
-                "orchestrator function. Additional info: the following are the known "
-                f"orchestrator functions: {', '.join(known)}")
+                f"orchestrator function. Additional info: {detail}")
+        return info
+
+    def start_new(self, name: str, instance_id: str | None, input_text: str | None
+                  ) -> str:
+        self.ensure_orchestrator(name)
         instance_id = instance_id or uuid.uuid4().hex
         self._create_instance(instance_id, name, input_text)
         self._wake(instance_id)

@@ -13,17 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from azure.functions import meta
 
-from .auth import authorized
-from .bindings import Invocation
-from .loader import FunctionInfo
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .host import DevHost
+from .auth import Keys, authorized
+from .bindings import Invocation, Invoker
+from .loader import FunctionInfo, LoadedApp
 
 log = logging.getLogger("devhost")
 
@@ -31,20 +28,22 @@ PATH = "/runtime/webhooks/eventgrid"
 
 
 class EventGridWebhook:
-    def __init__(self, host: DevHost) -> None:
-        self.host = host
+    def __init__(self, loaded: LoadedApp, invoker: Invoker, keys: Keys) -> None:
+        self.loaded = loaded
+        self.invoker = invoker
+        self.keys = keys
 
     def register(self, app: web.Application) -> None:
         app.router.add_route("POST", PATH, self.handle)
 
     def _function(self, name: str) -> FunctionInfo | None:
-        for info in self.host.loaded.by_trigger("eventGridTrigger"):
+        for info in self.loaded.by_trigger("eventGridTrigger"):
             if info.name.lower() == (name or "").lower():
                 return info
         return None
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not authorized(request, self.host.keys, "system"):
+        if not authorized(request, self.keys, "system"):
             return web.Response(status=401)
         name = request.query.get("functionName", "")
         info = self._function(name)
@@ -83,4 +82,4 @@ class EventGridWebhook:
     async def _invoke(self, info: FunctionInfo, event: dict[str, Any]) -> None:
         invocation = Invocation(trigger=meta.Datum(json.dumps(event), "json"),
                                 trace_parent=str(event.get("traceparent") or ""))
-        await self.host.invoker.invoke(info, invocation)
+        await self.invoker.invoke(info, invocation)

@@ -25,12 +25,14 @@ from .admin import AdminApi
 from .auth import Keys
 from .bindings import Invoker
 from .dashboard import Dashboard
+from .endpoints import Endpoints
 from .engine import DurableEngine
 from .eventgrid import EventGridWebhook
 from .faults import FaultPlan
+from .function_list import function_list_lines
 from .http_triggers import HttpTriggers
 from .loader import LoadedApp, load_app
-from .management_api import ManagementApi, client_binding
+from .management_api import ManagementApi
 from .replay import compact_json
 from .store import Store
 from .timer_triggers import TimerTriggers
@@ -70,12 +72,14 @@ class DevHost:
         self._engine: DurableEngine | None = None
         self._invoker: Invoker | None = None
         self._keys: Keys | None = None
+        self._endpoints: Endpoints | None = None
         self.store: Store | None = None
         self._runner: web.AppRunner | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._timer_triggers: TimerTriggers | None = None
         self.route_prefix = "api"
         self.hub_name = "TestHubName"
+        self.disabled_functions: set[str] = set()
 
     # -- parts that exist once started ------------------------------------------------
     @property
@@ -98,25 +102,36 @@ class DevHost:
     def timer_triggers(self) -> TimerTriggers:
         return _started(self._timer_triggers, "timer trigger scheduler")
 
+    @property
+    def endpoints(self) -> Endpoints:
+        return _started(self._endpoints, "endpoint set")
+
     # -- URLs -------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        return f"http://{self.bind_host}:{self.port}"
+        return self.endpoints.base_url
 
     @property
     def rpc_base_url(self) -> str:
-        return f"{self.base_url}/durabletask/"  # trailing slash: the SDK appends paths
+        return self.endpoints.rpc_base_url
 
     @property
     def webhook_base_url(self) -> str:
-        return f"{self.base_url}/runtime/webhooks/durabletask"
+        return self.endpoints.webhook_base_url
 
     @property
     def webhook_query(self) -> str:
-        query = f"taskHub={self.hub_name}&connection=Storage"
-        if not self.keys.anonymous:
-            query += f"&code={self.keys.system_key}"
-        return query
+        return self.endpoints.webhook_query
+
+    def function_list(self) -> list[str]:
+        """The lines ``func start`` prints for this app (functions, triggers, HTTP URLs)."""
+        return function_list_lines(self.loaded, self.base_url, self.route_prefix,
+                                   self.disabled_functions)
+
+    def client_binding(self, task_hub: str | None = None,
+                       connection_name: str | None = None) -> str:
+        """The durableClient binding JSON a function of this host gets (for SDK clients)."""
+        return self.endpoints.client_binding(task_hub, connection_name)
 
     @property
     def function_key(self) -> str:
@@ -185,17 +200,26 @@ class DevHost:
                 raise ValueError(f"devhost: activity_overrides names '{name}', which is not "
                                  "an activity of the app")
 
+        endpoints = self._endpoints = Endpoints(bind_host=self.bind_host, hub_name=self.hub_name,
+                                                keys=keys)
+        timers_on = self.timers_requested
+        if timers_on is None:
+            timers_on = not app_settings.truthy(
+                app_settings.setting(self.settings, "DEVHOST_DISABLE_TIMERS"))
+        timer_triggers = self._timer_triggers = TimerTriggers(loaded, invoker, self.settings,
+                                                              enabled=timers_on)
+
         web_app = web.Application(client_max_size=100 * 1024 * 1024)
-        ManagementApi(self).register(web_app)
-        EventGridWebhook(self).register(web_app)
-        AdminApi(self).register(web_app)
-        Dashboard(self).register(web_app)
-        HttpTriggers(self).register(web_app)
+        ManagementApi(engine, endpoints, keys).register(web_app)
+        EventGridWebhook(loaded, invoker, keys).register(web_app)
+        AdminApi(loaded, invoker, keys, timer_triggers, spawn=engine._spawn).register(web_app)
+        Dashboard(engine).register(web_app)
+        HttpTriggers(loaded, invoker, keys, self.route_prefix).register(web_app)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.bind_host, self.requested_port)
         await site.start()
-        self.port = self._runner.addresses[0][1]
+        self.port = endpoints.port = self._runner.addresses[0][1]
 
         if anonymous:
             log.warning("devhost: ANONYMOUS MODE — function keys are not checked "
@@ -214,20 +238,15 @@ class DevHost:
             else:
                 log.info("devhost: keys from settings (not logged)")
         engine.recover()
-        timers_on = self.timers_requested
-        if timers_on is None:
-            timers_on = not app_settings.truthy(
-                app_settings.setting(self.settings, "DEVHOST_DISABLE_TIMERS"))
-        self._timer_triggers = TimerTriggers(self, enabled=timers_on)
-        self._timer_triggers.start()
+        timer_triggers.start()
         log.info("devhost: %d function(s) loaded from %s/%s.py, listening on %s",
                  len(loaded.functions), self.app_dir, self.module, self.base_url)
 
     def _host_input(self, binding: dict[str, Any]) -> meta.Datum | None:
         """Datums for input bindings the host provides: the durableClient JSON string."""
         if binding.get("type") == "durableClient":
-            return meta.Datum(client_binding(self, binding.get("taskHub"),
-                                             binding.get("connectionName")), "string")
+            return meta.Datum(self.client_binding(binding.get("taskHub"),
+                                                  binding.get("connectionName")), "string")
         return None
 
     async def _stop(self) -> None:

@@ -12,18 +12,13 @@ import logging
 import re
 from dataclasses import dataclass
 from re import Pattern
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from azure.functions import meta
 
-from .auth import authorized
-from .bindings import Invocation
-from .loader import FunctionInfo
-from .management_api import client_binding
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .host import DevHost
+from .auth import Keys, authorized
+from .bindings import Invocation, Invoker
+from .loader import FunctionInfo, LoadedApp
 
 log = logging.getLogger("devhost")
 
@@ -66,10 +61,15 @@ class HttpRoute:
 
 
 class HttpTriggers:
-    def __init__(self, host: DevHost) -> None:
-        self.host = host
+    """Routes the HTTP functions of ``loaded``; input bindings such as ``durableClient``
+    come from the ``invoker``'s input provider, as for every other trigger."""
+
+    def __init__(self, loaded: LoadedApp, invoker: Invoker, keys: Keys, route_prefix: str) -> None:
+        self.invoker = invoker
+        self.keys = keys
+        self.route_prefix = route_prefix
         self.routes: list[HttpRoute] = []
-        for info in host.loaded.by_trigger("httpTrigger"):
+        for info in loaded.by_trigger("httpTrigger"):
             trigger = info.trigger
             methods = trigger.get("methods")
             self.routes.append(HttpRoute(
@@ -78,7 +78,7 @@ class HttpTriggers:
                 auth_level=str(trigger.get("authLevel", "FUNCTION"))))
 
     def register(self, app: web.Application) -> None:
-        prefix = self.host.route_prefix
+        prefix = self.route_prefix
         path = f"/{prefix}/{{tail:.*}}" if prefix else "/{tail:.*}"
         app.router.add_route("*", path, self.handle)
 
@@ -95,7 +95,7 @@ class HttpTriggers:
         if matched is None:
             return web.Response(status=404)
         route, params = matched
-        if not authorized(request, self.host.keys, route.auth_level):
+        if not authorized(request, self.keys, route.auth_level):
             return web.Response(status=401)
         body = await request.read()
         datum = meta.Datum(type="http", value={
@@ -106,17 +106,11 @@ class HttpTriggers:
             "params": {k: meta.Datum(v, "string") for k, v in params.items()},
             "body": meta.Datum(body, "bytes"),
         })
-        inputs: dict[str, meta.Datum] = {}
-        for binding in route.function.bindings:
-            if binding.get("type") == "durableClient":
-                inputs[binding["name"]] = meta.Datum(
-                    client_binding(self.host, binding.get("taskHub"),
-                                   binding.get("connectionName")), "string")
-        invocation = Invocation(trigger=datum, inputs=inputs,
+        invocation = Invocation(trigger=datum,
                                 trace_parent=request.headers.get("traceparent", ""),
                                 trace_state=request.headers.get("tracestate", ""))
         try:
-            result = await self.host.invoker.invoke(route.function, invocation)
+            result = await self.invoker.invoke(route.function, invocation)
         except Exception:
             log.exception("devhost: HTTP function %s failed", route.function.name)
             return web.Response(status=500)

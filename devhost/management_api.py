@@ -9,21 +9,16 @@ Status codes and bodies follow protocol reference section 4.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
-from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from aiohttp import web
 
-from .auth import authorized
-from .engine import UnknownOrchestrator
+from .auth import Keys, authorized
+from .endpoints import Endpoints
+from .engine import DurableEngine, UnknownOrchestrator
 from .history import parse_timestamp
 from .replay import compact_json
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .host import DevHost
 
 log = logging.getLogger("devhost")
 
@@ -56,43 +51,31 @@ def _body_token_text(text: str) -> str | None:
 
 
 class ManagementApi:
-    def __init__(self, host: DevHost) -> None:
-        self.host = host
+    """The handlers; they need the engine, the URLs (for check-status payloads) and the keys."""
+
+    def __init__(self, engine: DurableEngine, endpoints: Endpoints, keys: Keys) -> None:
+        self.engine = engine
+        self.endpoints = endpoints
+        self.keys = keys
 
     def register(self, app: web.Application) -> None:
         for prefix in (RPC_PREFIX, WEBHOOK_PREFIX):
             app.router.add_route("*", prefix + "{tail:.*}", self.dispatch)
         app.router.add_route("*", WEBHOOK_PREFIX.rstrip("/"), self.dispatch)
 
-    # -- urls -------------------------------------------------------------------------
-    def management_urls(self, instance_id: str) -> dict:
-        host = self.host
-        base = f"{host.webhook_base_url}/instances/{instance_id}"
-        query = host.webhook_query
-        return {
-            "id": instance_id,
-            "purgeHistoryDeleteUri": f"{base}?{query}",
-            "sendEventPostUri": f"{base}/raiseEvent/{{eventName}}?{query}",
-            "statusQueryGetUri": f"{base}?{query}",
-            "terminatePostUri": f"{base}/terminate?reason={{text}}&{query}",
-            "suspendPostUri": f"{base}/suspend?reason={{text}}&{query}",
-            "resumePostUri": f"{base}/resume?reason={{text}}&{query}",
-            "restartPostUri": f"{base}/restart?{query}",
-        }
-
     def _check_status_response(self, instance_id: str) -> web.Response:
-        payload = self.management_urls(instance_id)
+        payload = self.endpoints.management_urls(instance_id)
         return web.json_response(payload, status=202, headers={
             "Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
     # -- dispatch ---------------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith(WEBHOOK_PREFIX.rstrip("/")) and not authorized(
-                request, self.host.keys, "system"):
+                request, self.keys, "system"):
             return web.Response(status=401)
         parts = [p for p in request.match_info.get("tail", "").split("/") if p != ""]
         method = request.method
-        engine = self.host.engine
+        engine = self.engine
         if parts[:1] == ["orchestrators"] and len(parts) in (2, 3) and method == "POST":
             return await self._start(request, parts[1], parts[2] if len(parts) == 3 else None)
         if parts[:1] != ["instances"]:
@@ -132,7 +115,7 @@ class ManagementApi:
                      ) -> web.Response:
         input_text = _body_token_text(await request.text())
         try:
-            instance_id = self.host.engine.start_new(name, instance_id, input_text)
+            instance_id = self.engine.start_new(name, instance_id, input_text)
         except UnknownOrchestrator as error:
             return web.json_response({
                 "Message": "One or more of the arguments submitted is incorrect",
@@ -142,14 +125,14 @@ class ManagementApi:
         return self._check_status_response(instance_id)
 
     def _status(self, request: web.Request, instance_id: str) -> web.Response:
-        payload = self.host.engine.status(
+        payload = self.engine.status(
             instance_id, show_history=_flag(request, "showHistory"),
             show_history_output=_flag(request, "showHistoryOutput"),
             show_input=_flag(request, "showInput", default=True))
         if payload is None:
             return web.Response(status=404)
         if payload["runtimeStatus"] in _IN_PROGRESS:
-            location = self.management_urls(instance_id)["statusQueryGetUri"]
+            location = self.endpoints.management_urls(instance_id)["statusQueryGetUri"]
             return web.json_response(payload, status=202,
                                      headers={"Location": location, "Retry-After": "5"})
         return web.json_response(payload, status=200)
@@ -157,7 +140,7 @@ class ManagementApi:
     def _query(self, request: web.Request) -> web.Response:
         statuses = [s for s in (request.query.get("runtimeStatus") or "").split(",") if s]
         top = request.query.get("top")
-        rows = self.host.engine.query(
+        rows = self.engine.query(
             statuses=statuses or None,
             created_from=_epoch(request.query.get("createdTimeFrom")),
             created_to=_epoch(request.query.get("createdTimeTo")),
@@ -171,7 +154,7 @@ class ManagementApi:
         if created_from is None:
             return web.json_response({"Message": "createdTimeFrom is required"}, status=400)
         statuses = [s for s in (request.query.get("runtimeStatus") or "").split(",") if s]
-        deleted = self.host.engine.purge_by(
+        deleted = self.engine.purge_by(
             created_from=created_from, created_to=_epoch(request.query.get("createdTimeTo")),
             statuses=statuses or None)
         if not deleted:
@@ -184,47 +167,5 @@ class ManagementApi:
             return web.json_response(
                 {"Message": "Only application/json request content is supported"}, status=400)
         input_text = _body_token_text(await request.text())
-        result = self.host.engine.raise_event(instance_id, event_name, input_text)
+        result = self.engine.raise_event(instance_id, event_name, input_text)
         return web.Response(status={"accepted": 202, "not_found": 404, "gone": 410}[result])
-
-
-def client_binding(host: DevHost, task_hub: str | None = None,
-                   connection_name: str | None = None) -> str:
-    """The durableClient binding value (a JSON string), legacy/OOProc shape."""
-    hub = task_hub or host.hub_name
-    base = host.webhook_base_url
-    query = host.webhook_query
-    instance = f"{base}/instances/INSTANCEID"
-    return json.dumps({
-        "taskHubName": hub,
-        "connectionName": connection_name,
-        "creationUrls": {
-            "createNewInstancePostUri":
-                f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{query}",
-            "createAndWaitOnNewInstancePostUri":
-                f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout="
-                f"{{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{query}",
-        },
-        "managementUrls": {
-            "id": "INSTANCEID",
-            "statusQueryGetUri": f"{instance}?{query}",
-            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{query}",
-            "terminatePostUri": f"{instance}/terminate?reason={{text}}&{query}",
-            "rewindPostUri": f"{instance}/rewind?reason={{text}}&{query}",
-            "purgeHistoryDeleteUri": f"{instance}?{query}",
-            "restartPostUri": f"{instance}/restart?{query}",
-            "suspendPostUri": f"{instance}/suspend?reason={{text}}&{query}",
-            "resumePostUri": f"{instance}/resume?reason={{text}}&{query}",
-        },
-        "baseUrl": base,
-        "requiredQueryStringParameters": query,
-        "rpcBaseUrl": host.rpc_base_url,
-        "httpBaseUrl": None,
-    })
-
-
-def quote_reason(text: str) -> str:
-    return quote(text)
-
-
-_ = _dt  # datetime kept for type readers

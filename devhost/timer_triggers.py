@@ -12,33 +12,32 @@ import datetime as _dt
 import json
 import logging
 import os
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Mapping
 
 from azure.functions import meta
 
-from .bindings import Invocation
+from .bindings import Invocation, Invoker
 from .history import format_timestamp, utc_now
-from .loader import FunctionInfo
+from .loader import FunctionInfo, LoadedApp
 from .ncrontab import NCrontab
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .host import DevHost
 
 log = logging.getLogger("devhost")
 
 
 class TimerTriggers:
-    def __init__(self, host: DevHost, enabled: bool) -> None:
-        self.host = host
+    def __init__(self, loaded: LoadedApp, invoker: Invoker, settings: Mapping[str, str],
+                 enabled: bool) -> None:
+        self.loaded = loaded
+        self.invoker = invoker
         self.enabled = enabled
         self._tasks: list[asyncio.Task] = []
         self._last: dict[str, _dt.datetime] = {}
         self.schedules: dict[str, NCrontab] = {}
-        for info in host.loaded.by_trigger("timerTrigger"):
+        for info in loaded.by_trigger("timerTrigger"):
             schedule = str(info.trigger.get("schedule", ""))
             if schedule.startswith("%") and schedule.endswith("%"):
                 setting_name = schedule.strip("%")
-                schedule = host.settings.get(setting_name) or os.environ.get(setting_name, "")
+                schedule = settings.get(setting_name) or os.environ.get(setting_name, "")
                 if not schedule:
                     # the real host refuses to start the function; devhost skips it loudly
                     log.warning("devhost: timer function %s: setting %s is not defined; the "
@@ -64,7 +63,7 @@ class TimerTriggers:
             log.info("devhost: timer triggers disabled (%s)", ", ".join(self.schedules))
             return
         loop = asyncio.get_running_loop()
-        for info in self.host.loaded.by_trigger("timerTrigger"):
+        for info in self.loaded.by_trigger("timerTrigger"):
             if info.name in self.schedules:
                 self._tasks.append(loop.create_task(self._run_schedule(info)))
 
@@ -80,7 +79,7 @@ class TimerTriggers:
 
     async def _fire(self, info: FunctionInfo) -> None:
         try:
-            await self.host.invoker.invoke(info, Invocation(trigger=self.timer_datum(info, False)))
+            await self.invoker.invoke(info, Invocation(trigger=self.timer_datum(info, False)))
         except Exception:
             log.exception("devhost: timer function %s failed", info.name)
         self._last[info.name] = utc_now()
@@ -94,5 +93,3 @@ class TimerTriggers:
             await asyncio.sleep(max(0.0, (due - utc_now()).total_seconds()))
             await self._fire(info)
 
-
-_ = Optional

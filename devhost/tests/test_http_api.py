@@ -10,8 +10,6 @@ from azure.durable_functions import DurableOrchestrationClient
 from azure.durable_functions.models import OrchestrationRuntimeStatus
 from azure.durable_functions.models.utils import http_utils
 
-from devhost.management_api import client_binding
-
 from .conftest import FUNCTION_KEY, MASTER_KEY
 
 pytestmark = pytest.mark.asyncio
@@ -31,10 +29,10 @@ async def sdk_session():
 
 async def test_real_client_start_status_event_terminate_purge(make_host, sdk_session):
     host = await make_host()
-    binding = json.loads(client_binding(host))
+    binding = json.loads(host.client_binding())
     assert binding["rpcBaseUrl"] == f"{host.base_url}/durabletask/"
     assert binding["baseUrl"] == f"{host.base_url}/runtime/webhooks/durabletask"
-    client = DurableOrchestrationClient(client_binding(host))
+    client = DurableOrchestrationClient(host.client_binding())
 
     iid = await client.start_new("waiter", None, {"a": 1})
     assert re.fullmatch(r"[0-9a-f]{32}", iid)
@@ -75,7 +73,7 @@ async def test_real_client_start_status_event_terminate_purge(make_host, sdk_ses
 
 async def test_suspend_resume_via_client(make_host, sdk_session):
     host = await make_host()
-    client = DurableOrchestrationClient(client_binding(host))
+    client = DurableOrchestrationClient(host.client_binding())
     iid = await client.start_new("waiter")
     await host.wait_for_status(iid, lambda s: s["runtimeStatus"] == "Running")
     await client.suspend(iid, "pause")

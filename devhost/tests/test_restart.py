@@ -10,19 +10,23 @@ import time
 import aiohttp
 import pytest
 
+import devhost
+
 from .conftest import app_dir
 
 pytestmark = pytest.mark.asyncio
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The folder devhost is imported from (a checkout's root or site-packages): the child
+# process imports the same devhost, and nothing else of whatever project holds it.
+DEVHOST_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(devhost.__file__)))
 
 
 async def start_devhost(store: str, log_path: str):
-    env = dict(os.environ, RESTART_LOG=log_path, PYTHONPATH=REPO, STEP_TWO_SECONDS="1.5")
+    env = dict(os.environ, RESTART_LOG=log_path, PYTHONPATH=DEVHOST_PARENT, STEP_TWO_SECONDS="1.5")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "devhost", "--app-dir", app_dir("restart"), "--port", "0",
         "--store", store, "--anonymous", "--log-level", "WARNING",
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        cwd=os.path.dirname(store), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
     assert process.stdout is not None  # stdout=PIPE
     line = await asyncio.wait_for(process.stdout.readline(), 30)
     assert line.startswith(b"devhost ready: "), line
