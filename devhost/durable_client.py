@@ -62,11 +62,11 @@ class DurableClientOps:
 
     def terminate(self, instance_id: str, reason: str | None) -> str:
         # Suspended counts as running for TerminateAsync (IsOrchestrationRunning).
-        return self._unless_missing_or_completed(instance_id) or self.engine.terminate(
+        return self.precheck(instance_id) or self.engine.terminate(
             instance_id, reason)
 
     def suspend(self, instance_id: str, reason: str | None) -> str:
-        early = self._unless_missing_or_completed(instance_id)
+        early = self.precheck(instance_id)
         if early:
             return early
         status = self._status(instance_id)
@@ -77,7 +77,7 @@ class DurableClientOps:
         return self.engine.suspend(instance_id, reason)
 
     def resume(self, instance_id: str, reason: str | None) -> str:
-        early = self._unless_missing_or_completed(instance_id)
+        early = self.precheck(instance_id)
         if early:
             return early
         status = self._status(instance_id)
@@ -88,7 +88,7 @@ class DurableClientOps:
         return self.engine.resume(instance_id, reason)
 
     def raise_event(self, instance_id: str, name: str, input_text: str | None) -> str:
-        return self._unless_missing_or_completed(instance_id) or self.engine.raise_event(
+        return self.precheck(instance_id) or self.engine.raise_event(
             instance_id, name, input_text)
 
     def rewind_check(self, instance_id: str) -> str:
@@ -108,7 +108,7 @@ class DurableClientOps:
         """No state check anywhere on the single-instance purge (running ones are deleted too)."""
         return self.engine.purge(instance_id)
 
-    def _unless_missing_or_completed(self, instance_id: str) -> str | None:
+    def precheck(self, instance_id: str) -> str | None:
         status = self._status(instance_id)
         if status is None:
             return "not_found"

@@ -25,6 +25,7 @@ from .admin import AdminApi
 from .auth import Keys
 from .bindings import Invoker
 from .dashboard import Dashboard
+from .durable_client import DurableClientOps
 from .endpoints import Endpoints
 from .engine import DurableEngine
 from .eventgrid import EventGridWebhook
@@ -73,12 +74,14 @@ class DevHost:
         self._invoker: Invoker | None = None
         self._keys: Keys | None = None
         self._endpoints: Endpoints | None = None
+        self._client_ops: DurableClientOps | None = None
         self.store: Store | None = None
         self._runner: web.AppRunner | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._timer_triggers: TimerTriggers | None = None
         self.route_prefix = "api"
         self.hub_name = "TestHubName"
+        self.overridable_existing_instance_states = "NonRunningStates"
         self.disabled_functions: set[str] = set()
 
     # -- parts that exist once started ------------------------------------------------
@@ -105,6 +108,12 @@ class DevHost:
     @property
     def endpoints(self) -> Endpoints:
         return _started(self._endpoints, "endpoint set")
+
+    @property
+    def client_ops(self) -> DurableClientOps:
+        """The management operations with the extension's state checks (what the HTTP API
+        and the programmatic client methods below use)."""
+        return _started(self._client_ops, "durable client")
 
     # -- URLs -------------------------------------------------------------------------
     @property
@@ -174,6 +183,9 @@ class DevHost:
             hub = os.environ.get(hub[1:-1], "")  # an app-setting reference, resolved like the host does
         if hub and "%" not in hub:
             self.hub_name = hub
+        overridable = (extensions.get("durableTask") or {}).get("overridableExistingInstanceStates")
+        if isinstance(overridable, str) and overridable.lower() in ("anystate", "nonrunningstates"):
+            self.overridable_existing_instance_states = overridable
 
     async def _start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -210,7 +222,9 @@ class DevHost:
                                                               enabled=timers_on)
 
         web_app = web.Application(client_max_size=100 * 1024 * 1024)
-        ManagementApi(engine, endpoints, keys).register(web_app)
+        client_ops = self._client_ops = DurableClientOps(
+            engine, self.overridable_existing_instance_states)
+        ManagementApi(client_ops, endpoints, keys).register(web_app)
         EventGridWebhook(loaded, invoker, keys).register(web_app)
         AdminApi(loaded, invoker, keys, timer_triggers, spawn=engine._spawn).register(web_app)
         Dashboard(engine).register(web_app)
@@ -271,7 +285,7 @@ class DevHost:
         input_text = None if input is None else compact_json(df_dumps(input))
 
         async def start() -> str:
-            return self.engine.start_new(name, instance_id, input_text)
+            return self.client_ops.start_new(name, instance_id, input_text)
         return await on_worker_loop(start)
 
     async def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
@@ -282,7 +296,7 @@ class DevHost:
         input_text = compact_json(json.dumps(data))
 
         async def raise_() -> str:
-            return self.engine.raise_event(instance_id, event_name, input_text)
+            return self.client_ops.raise_event(instance_id, event_name, input_text)
         result = await on_worker_loop(raise_)
         if result == "not_found":
             raise KeyError(f"No instance with ID {instance_id} found.")
@@ -292,17 +306,17 @@ class DevHost:
 
     async def terminate(self, instance_id: str, reason: str = "") -> str:
         async def terminate_() -> str:
-            return self.engine.terminate(instance_id, reason)
+            return self.client_ops.terminate(instance_id, reason)
         return await on_worker_loop(terminate_)
 
     async def suspend(self, instance_id: str, reason: str = "") -> str:
         async def suspend_() -> str:
-            return self.engine.suspend(instance_id, reason)
+            return self.client_ops.suspend(instance_id, reason)
         return await on_worker_loop(suspend_)
 
     async def resume(self, instance_id: str, reason: str = "") -> str:
         async def resume_() -> str:
-            return self.engine.resume(instance_id, reason)
+            return self.client_ops.resume(instance_id, reason)
         return await on_worker_loop(resume_)
 
     async def get_status(self, instance_id: str, show_history: bool = False,
@@ -337,7 +351,7 @@ class DevHost:
 
     async def purge(self, instance_id: str) -> int:
         async def purge_() -> int:
-            return self.engine.purge(instance_id)
+            return self.client_ops.purge(instance_id)
         return await on_worker_loop(purge_)
 
 

@@ -15,8 +15,9 @@ import logging
 from aiohttp import web
 
 from .auth import Keys, authorized
+from .durable_client import ClientOperationRefused, DurableClientOps
 from .endpoints import Endpoints
-from .engine import DurableEngine, UnknownOrchestrator
+from .engine import UnknownOrchestrator
 from .history import parse_timestamp
 from .replay import compact_json
 
@@ -40,21 +41,51 @@ def _epoch(text: str | None) -> float | None:
     return parse_timestamp(text).timestamp()
 
 
+class InvalidJson(ValueError):
+    pass
+
+
 def _body_token_text(text: str) -> str | None:
     """The request body as the JSON text the extension stores (JToken, compact)."""
     if text.strip() == "":
         return None
     try:
         return compact_json(json.loads(text))
-    except ValueError:
-        return compact_json(text)
+    except ValueError as error:
+        raise InvalidJson(str(error)) from error
+
+
+def _error(status: int, message: str, exception_type: str, exception_message: str
+           ) -> web.Response:
+    """HttpRequestMessageExtensions.CreateErrorResponse(status, message, exception).
+
+    The .NET stack trace cannot be reproduced; devhost sends ``null`` in its place.
+    """
+    return web.json_response({"Message": message, "ExceptionMessage": exception_message,
+                              "ExceptionType": exception_type, "StackTrace": None},
+                             status=status)
+
+
+def _invalid_json(error: InvalidJson) -> web.Response:
+    return _error(400, "Invalid JSON content", "Newtonsoft.Json.JsonReaderException", str(error))
+
+
+def _refused(error: ClientOperationRefused) -> web.Response:
+    """HttpApiHandler.HandleRequestAsync's catch-all for what DurableClient/DTFx throw."""
+    return _error(500, "Something went wrong while processing your request",
+                  error.exception_type, error.message)
+
+
+_OUTCOME_STATUS = {"accepted": 202, "not_found": 404, "gone": 410}
 
 
 class ManagementApi:
-    """The handlers; they need the engine, the URLs (for check-status payloads) and the keys."""
+    """The handlers; they need the client operations (engine + the extension's state
+    checks), the URLs (for check-status payloads) and the keys."""
 
-    def __init__(self, engine: DurableEngine, endpoints: Endpoints, keys: Keys) -> None:
-        self.engine = engine
+    def __init__(self, client: DurableClientOps, endpoints: Endpoints, keys: Keys) -> None:
+        self.client = client
+        self.engine = client.engine
         self.endpoints = endpoints
         self.keys = keys
 
@@ -75,7 +106,15 @@ class ManagementApi:
             return web.Response(status=401)
         parts = [p for p in request.match_info.get("tail", "").split("/") if p != ""]
         method = request.method
-        engine = self.engine
+        try:
+            return await self._route(request, parts, method)
+        except ClientOperationRefused as error:
+            return _refused(error)
+
+    async def _route(self, request: web.Request, parts: list[str], method: str
+                     ) -> web.StreamResponse:
+        # A known route with another method, or an unknown operation, is a bare 404
+        # (HttpApiHandler.HandleRequestAsync).
         if parts[:1] == ["orchestrators"] and len(parts) in (2, 3) and method == "POST":
             return await self._start(request, parts[1], parts[2] if len(parts) == 3 else None)
         if parts[:1] != ["instances"]:
@@ -85,43 +124,50 @@ class ManagementApi:
                 return self._query(request)
             if method == "DELETE":
                 return self._purge_by(request)
-            return web.Response(status=405)
+            return web.Response(status=404)
         instance_id = parts[1]
         if len(parts) == 2:
             if method == "GET":
                 return self._status(request, instance_id)
             if method == "DELETE":
-                deleted = engine.purge(instance_id)
+                deleted = self.client.purge(instance_id)
                 if not deleted:
                     return web.Response(status=404)
                 return web.json_response({"instancesDeleted": deleted})
-            return web.Response(status=405)
+            return web.Response(status=404)
         operation = parts[2].lower()
         if method != "POST":
-            return web.Response(status=405)
+            return web.Response(status=404)
         reason = request.query.get("reason")
         if operation == "raiseevent" and len(parts) == 4:
             return await self._raise_event(request, instance_id, parts[3])
+        if len(parts) != 3:
+            return web.Response(status=404)
         if operation in ("terminate", "suspend", "resume"):
-            result = getattr(engine, operation)(instance_id, reason)
-            return web.Response(status={"accepted": 202, "not_found": 404,
-                                        "gone": 410}[result])
-        if operation in ("rewind", "restart"):
+            result = getattr(self.client, operation)(instance_id, reason)
+            return web.Response(status=_OUTCOME_STATUS[result])
+        if operation == "rewind":
+            result = self.client.rewind_check(instance_id)
+            if result != "accepted":
+                return web.Response(status=_OUTCOME_STATUS[result])
             return web.json_response(
-                {"Message": f"devhost does not implement '{operation}'"}, status=501)
+                {"Message": "devhost does not implement rewinding a Failed instance"}, status=501)
+        if operation == "restart":
+            return web.json_response({"Message": "devhost does not implement 'restart'"},
+                                     status=501)
         return web.Response(status=404)
 
     async def _start(self, request: web.Request, name: str, instance_id: str | None
                      ) -> web.Response:
-        input_text = _body_token_text(await request.text())
         try:
-            instance_id = self.engine.start_new(name, instance_id, input_text)
+            input_text = _body_token_text(await request.text())
+        except InvalidJson as error:
+            return _invalid_json(error)
+        try:
+            instance_id = self.client.start_new(name, instance_id, input_text)
         except UnknownOrchestrator as error:
-            return web.json_response({
-                "Message": "One or more of the arguments submitted is incorrect",
-                "ExceptionMessage": str(error),
-                "ExceptionType": "System.ArgumentException",
-                "StackTrace": None}, status=400)
+            return _error(400, "One or more of the arguments submitted is incorrect",
+                          "System.ArgumentException", str(error))
         return self._check_status_response(instance_id)
 
     def _status(self, request: web.Request, instance_id: str) -> web.Response:
@@ -163,9 +209,17 @@ class ManagementApi:
 
     async def _raise_event(self, request: web.Request, instance_id: str, event_name: str
                            ) -> web.Response:
-        if not (request.content_type or "").lower().startswith("application/json"):
+        # HandleRaiseEventRequestAsync checks in this order: instance (404), finished (410),
+        # content type (400), JSON (400); then RaiseEventAsync.
+        early = self.client.precheck(instance_id)
+        if early:
+            return web.Response(status=_OUTCOME_STATUS[early])
+        if request.content_type.lower() != "application/json":
             return web.json_response(
                 {"Message": "Only application/json request content is supported"}, status=400)
-        input_text = _body_token_text(await request.text())
-        result = self.engine.raise_event(instance_id, event_name, input_text)
-        return web.Response(status={"accepted": 202, "not_found": 404, "gone": 410}[result])
+        try:
+            input_text = _body_token_text(await request.text())
+        except InvalidJson as error:
+            return _invalid_json(error)
+        result = self.client.raise_event(instance_id, event_name, input_text)
+        return web.Response(status=_OUTCOME_STATUS[result])
