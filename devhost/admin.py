@@ -1,8 +1,12 @@
-"""``POST /admin/functions/<name>``: run a non-HTTP function by hand (master key).
+"""The host's admin API: host status and ping, and running a non-HTTP function by hand.
 
-Like the host's admin API: the JSON body may carry ``{"input": "..."}``; the answer is 202
-and the function runs in the background. Timer functions get a ``TimerRequest``; Event
-Grid functions get the input parsed as an event.
+- ``GET /admin/host/status`` (admin key, like ``[Authorize(AdminAuthLevelOrInternal)]``):
+  200 with the host status JSON (see host_status.py); no key 401, a function key 403.
+- ``GET|POST /admin/host/ping``: 200, empty, no key.
+- ``POST /admin/functions/<name>`` (master key): the JSON body may carry
+  ``{"input": "..."}``; the answer is 202 and the function runs in the background (disabled
+  ones too: FunctionsController.Invoke does not check). Timer functions get a
+  ``TimerRequest``; Event Grid functions get the input parsed as an event.
 """
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ from typing import Any
 from aiohttp import web
 from azure.functions import meta
 
-from .auth import Keys, authorized
+from .auth import Keys, authorized, presented_key
 from .bindings import Invocation, Invoker
+from .host_status import HostStatus
 from .loader import FunctionInfo, LoadedApp
 from .timer_triggers import TimerTriggers
 
@@ -27,8 +32,10 @@ class AdminApi:
 
     def __init__(self, loaded: LoadedApp, invoker: Invoker, keys: Keys,
                  timer_triggers: TimerTriggers,
-                 spawn: Callable[[Coroutine[Any, Any, None]], None]) -> None:
+                 spawn: Callable[[Coroutine[Any, Any, None]], None],
+                 host_status: HostStatus) -> None:
         self.loaded = loaded
+        self.host_status = host_status
         self.invoker = invoker
         self.keys = keys
         self.timer_triggers = timer_triggers
@@ -36,6 +43,20 @@ class AdminApi:
 
     def register(self, app: web.Application) -> None:
         app.router.add_route("POST", "/admin/functions/{name}", self.invoke)
+        app.router.add_route("GET", "/admin/host/status", self.status)
+        app.router.add_route("*", "/admin/host/ping", self.ping)
+
+    async def status(self, request: web.Request) -> web.Response:
+        if not authorized(request, self.keys, "admin"):
+            # a key of a lower level authenticates but does not meet the policy: 403
+            known = presented_key(request) in (self.keys.function_key, self.keys.system_key)
+            return web.Response(status=403 if known else 401)
+        return web.json_response(self.host_status.payload())
+
+    async def ping(self, request: web.Request) -> web.Response:
+        if request.method not in ("GET", "POST"):
+            return web.Response(status=405)
+        return web.Response(status=200)
 
     async def invoke(self, request: web.Request) -> web.Response:
         if not authorized(request, self.keys, "admin"):

@@ -43,6 +43,11 @@ def _matches(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
+def has_admin_key(request: web.Request, keys: Keys) -> bool:
+    """The caller presented the master key (Admin level), whatever the anonymous mode."""
+    return _matches(presented_key(request), keys.master_key)
+
+
 def authorized(request: web.Request, keys: Keys, level: str) -> bool:
     """``level``: anonymous | function | admin | system."""
     if keys.anonymous or level.lower() == "anonymous":

@@ -31,6 +31,7 @@ from azure.functions import meta
 
 from . import history as h
 from .bindings import Invocation, Invoker
+from .disabled import disabled_activity_failure, invalid_function_message
 from .faults import FaultPlan
 from .history import TERMINAL_STATUSES, EventType, utc_now
 from .loader import FunctionInfo, LoadedApp
@@ -116,13 +117,16 @@ def dotnet_exception_details(message: str, error: BaseException) -> str:
 class DurableEngine:
     def __init__(self, *, store: Store, app: LoadedApp, invoker: Invoker,
                  loop: asyncio.AbstractEventLoop, faults: FaultPlan,
-                 activity_overrides: dict[str, Callable] | None = None) -> None:
+                 activity_overrides: dict[str, Callable] | None = None,
+                 disabled: Iterable[str] = ()) -> None:
         self.store = store
         self.app = app
         self.invoker = invoker
         self.loop = loop
         self.faults = faults
         self.activity_overrides = {k.lower(): v for k, v in (activity_overrides or {}).items()}
+        # function names disabled by AzureWebJobs.<name>.Disabled (see disabled.py)
+        self.disabled = frozenset(disabled)
         self._running: set[str] = set()
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -212,13 +216,8 @@ class DurableEngine:
         """The orchestrator called ``name``, else the extension's ThrowIfFunctionDoesNotExist."""
         info = self.app.orchestrator(name)
         if info is None:
-            known = [f.durable_name for f in self.app.by_trigger("orchestrationTrigger")]
-            names = "', '".join(known)
-            detail = (f"The following are the known orchestrator functions: '{names}'."
-                      if known else "No orchestrator functions are currently registered!")
-            raise UnknownOrchestrator(
-                f"The function '{name}' doesn't exist, is disabled, or is not an "
-                f"orchestrator function. Additional info: {detail}")
+            raise UnknownOrchestrator(invalid_function_message(self.app, "orchestrationTrigger",
+                                                               name))
         return info
 
     def start_new(self, name: str, instance_id: str | None, input_text: str | None
@@ -447,6 +446,11 @@ class DurableEngine:
         if info is None:
             answer = OrchestratorAnswer(None, crash_message=(
                 f"The function '{row.name}' doesn't exist in the loaded app"))
+        elif info.name in self.disabled:
+            # OrchestrationMiddleware: registered at indexing but no listener -> the
+            # invocation throws OrchestrationFailureException(GetInvalidOrchestratorFunctionMessage)
+            answer = OrchestratorAnswer(None, crash_message=invalid_function_message(
+                self.app, "orchestrationTrigger", row.name))
         else:
             context = {
                 "history": context_history,
@@ -637,6 +641,10 @@ class DurableEngine:
             reason = activity_failure_reason(item.name, error)
             return h.task_failed(now_factory(), item.task_scheduled_id, reason,
                                  dotnet_exception_details(reason, error))
+        if info.name in self.disabled:
+            reason, details = disabled_activity_failure(self.app, item.name)
+            log.warning("devhost: %s", reason)
+            return h.task_failed(now_factory(), item.task_scheduled_id, reason, details)
         override = (self.activity_overrides.get(info.name.lower())
                     or self.activity_overrides.get(info.durable_name.lower()))
         invocation = Invocation(

@@ -25,12 +25,14 @@ from .admin import AdminApi
 from .auth import Keys
 from .bindings import Invoker
 from .dashboard import Dashboard
+from .disabled import disabled_functions
 from .durable_client import DurableClientOps
 from .endpoints import Endpoints
 from .engine import DurableEngine
 from .eventgrid import EventGridWebhook
 from .faults import FaultPlan
 from .function_list import function_list_lines
+from .host_status import HostStatus
 from .http_triggers import HttpTriggers
 from .loader import LoadedApp, load_app
 from .management_api import ManagementApi
@@ -83,6 +85,7 @@ class DevHost:
         self.hub_name = "TestHubName"
         self.overridable_existing_instance_states = "NonRunningStates"
         self.disabled_functions: set[str] = set()
+        self.host_status = HostStatus(app_dir=self.app_dir)
 
     # -- parts that exist once started ------------------------------------------------
     @property
@@ -189,6 +192,7 @@ class DevHost:
 
     async def _start(self) -> None:
         loop = asyncio.get_running_loop()
+        self.host_status.state = "Starting"
         self.settings = app_settings.resolve_settings(self.app_dir, self.explicit_settings)
         app_settings.apply_to_environment(self.settings)
         self.hub_name = os.environ.get("WEBSITE_SITE_NAME") or "TestHubName"
@@ -200,13 +204,18 @@ class DevHost:
                       FaultPlan.from_setting(app_settings.setting(self.settings,
                                                                   "DEVHOST_FAULTS")))
         loaded = self._loaded = load_app(self.app_dir, self.module)
+        # the settings are in os.environ by now, next to the process's own variables
+        disabled = self.disabled_functions = disabled_functions(loaded, os.environ)
+        for name in sorted(disabled):
+            log.warning("devhost: Function '%s' is disabled", name)
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="devhost-sync")
         invoker = self._invoker = Invoker(loop, self._executor, self.app_dir,
                                           input_provider=self._host_input)
         self.store = Store(self.store_path)
         engine = self._engine = DurableEngine(store=self.store, app=loaded, invoker=invoker,
                                               loop=loop, faults=fault_plan,
-                                              activity_overrides=self.activity_overrides)
+                                              activity_overrides=self.activity_overrides,
+                                              disabled=disabled)
         for name in self.activity_overrides:
             if loaded.activity(name) is None:
                 raise ValueError(f"devhost: activity_overrides names '{name}', which is not "
@@ -218,17 +227,18 @@ class DevHost:
         if timers_on is None:
             timers_on = not app_settings.truthy(
                 app_settings.setting(self.settings, "DEVHOST_DISABLE_TIMERS"))
-        timer_triggers = self._timer_triggers = TimerTriggers(loaded, invoker, self.settings,
-                                                              enabled=timers_on)
+        timer_triggers = self._timer_triggers = TimerTriggers(
+            loaded, invoker, self.settings, enabled=timers_on, disabled=disabled)
 
         web_app = web.Application(client_max_size=100 * 1024 * 1024)
         client_ops = self._client_ops = DurableClientOps(
             engine, self.overridable_existing_instance_states)
         ManagementApi(client_ops, endpoints, keys).register(web_app)
         EventGridWebhook(loaded, invoker, keys).register(web_app)
-        AdminApi(loaded, invoker, keys, timer_triggers, spawn=engine._spawn).register(web_app)
+        AdminApi(loaded, invoker, keys, timer_triggers, spawn=engine._spawn,
+                 host_status=self.host_status).register(web_app)
         Dashboard(engine).register(web_app)
-        HttpTriggers(loaded, invoker, keys, self.route_prefix).register(web_app)
+        HttpTriggers(loaded, invoker, keys, self.route_prefix, disabled).register(web_app)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.bind_host, self.requested_port)
@@ -253,6 +263,7 @@ class DevHost:
                 log.info("devhost: keys from settings (not logged)")
         engine.recover()
         timer_triggers.start()
+        self.host_status.state = "Running"
         log.info("devhost: %d function(s) loaded from %s/%s.py, listening on %s",
                  len(loaded.functions), self.app_dir, self.module, self.base_url)
 
@@ -264,6 +275,7 @@ class DevHost:
         return None
 
     async def _stop(self) -> None:
+        self.host_status.state = "Stopping"
         if self._timer_triggers is not None:
             await self._timer_triggers.stop()
         if self._engine is not None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from re import Pattern
 
 from aiohttp import web
 from azure.functions import meta
 
-from .auth import Keys, authorized
+from .auth import Keys, authorized, has_admin_key
 from .bindings import Invocation, Invoker
 from .loader import FunctionInfo, LoadedApp
 
@@ -64,8 +65,10 @@ class HttpTriggers:
     """Routes the HTTP functions of ``loaded``; input bindings such as ``durableClient``
     come from the ``invoker``'s input provider, as for every other trigger."""
 
-    def __init__(self, loaded: LoadedApp, invoker: Invoker, keys: Keys, route_prefix: str) -> None:
+    def __init__(self, loaded: LoadedApp, invoker: Invoker, keys: Keys, route_prefix: str,
+                 disabled: Collection[str] = ()) -> None:
         self.invoker = invoker
+        self.disabled = frozenset(disabled)
         self.keys = keys
         self.route_prefix = route_prefix
         self.routes: list[HttpRoute] = []
@@ -97,6 +100,10 @@ class HttpTriggers:
         route, params = matched
         if not authorized(request, self.keys, route.auth_level):
             return web.Response(status=401)
+        if route.function.name in self.disabled and not has_admin_key(request, self.keys):
+            # host FunctionInvocationMiddleware: route, then auth (401), then a disabled
+            # function is a bare 404 for callers without admin rights
+            return web.Response(status=404)
         body = await request.read()
         datum = meta.Datum(type="http", value={
             "method": meta.Datum(request.method, "string"),

@@ -12,7 +12,7 @@ import datetime as _dt
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from azure.functions import meta
 
@@ -26,7 +26,7 @@ log = logging.getLogger("devhost")
 
 class TimerTriggers:
     def __init__(self, loaded: LoadedApp, invoker: Invoker, settings: Mapping[str, str],
-                 enabled: bool) -> None:
+                 enabled: bool, disabled: Collection[str] = ()) -> None:
         self.loaded = loaded
         self.invoker = invoker
         self.enabled = enabled
@@ -34,6 +34,8 @@ class TimerTriggers:
         self._last: dict[str, _dt.datetime] = {}
         self.schedules: dict[str, NCrontab] = {}
         for info in loaded.by_trigger("timerTrigger"):
+            if info.name in disabled:
+                continue  # no listener for a disabled function: it never fires
             schedule = str(info.trigger.get("schedule", ""))
             if schedule.startswith("%") and schedule.endswith("%"):
                 setting_name = schedule.strip("%")
