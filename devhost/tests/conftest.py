@@ -7,10 +7,11 @@ in-memory store and stops them.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from azure.durable_functions.models.utils import http_utils
 
 from devhost import DevHost
 
@@ -42,3 +43,23 @@ async def make_host() -> AsyncIterator[Callable[..., Any]]:
     yield make
     for host in started:
         await host.stop()
+
+
+@pytest.fixture
+async def sdk_session() -> AsyncIterator[None]:
+    """The SDK keeps one global aiohttp session; give each test (and its loop) a fresh one."""
+    http_utils._client_session = None
+    yield
+    if http_utils._client_session is not None:
+        await http_utils._client_session.close()
+    http_utils._client_session = None
+
+
+@pytest.fixture
+def restore_environ() -> Iterator[None]:
+    """devhost writes its settings into os.environ (as the worker process has them); put the
+    environment back afterwards so one test's settings do not reach the next host."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

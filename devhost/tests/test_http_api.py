@@ -8,23 +8,12 @@ import aiohttp
 import pytest
 from azure.durable_functions import DurableOrchestrationClient
 from azure.durable_functions.models import OrchestrationRuntimeStatus
-from azure.durable_functions.models.utils import http_utils
 
 from .conftest import FUNCTION_KEY, MASTER_KEY
 
 pytestmark = pytest.mark.asyncio
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-@pytest.fixture
-async def sdk_session():
-    """The SDK keeps one global aiohttp session; give each test (and its loop) a fresh one."""
-    http_utils._client_session = None
-    yield
-    if http_utils._client_session is not None:
-        await http_utils._client_session.close()
-    http_utils._client_session = None
 
 
 async def test_real_client_start_status_event_terminate_purge(make_host, sdk_session):
