@@ -34,6 +34,21 @@ wait_port() {
   exit 1
 }
 
+# The Functions host is ready when GET /admin/host/status says "Running" (what tools poll;
+# answered without a key by func start and by devhost in anonymous mode alike).
+wait_host() {
+  for _ in $(seq 1 300); do
+    .venv/bin/python - "$1" <<'PY' 2>/dev/null && return 0
+import json, sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/admin/host/status", timeout=2) as response:
+    sys.exit(0 if json.load(response).get("state") == "Running" else 1)
+PY
+    sleep 0.2
+  done
+  echo "run: the Functions host on port $1 did not report Running" >&2
+  exit 1
+}
+
 if port_busy 10000; then
   echo "run: port 10000 is in use; assuming Azurite is already running"
 else
@@ -71,7 +86,7 @@ else
     --store .devhost/devhost.sqlite --anonymous &
 fi
 pids+=($!)
-wait_port "$PORT" app
+wait_host "$PORT"
 
 .venv/bin/python scripts/seed_demo.py "http://127.0.0.1:$PORT"
 
