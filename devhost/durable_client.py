@@ -4,7 +4,8 @@ The extension's HTTP handlers (``HttpApiHandler``) first look the instance up (m
 404, finished => 410 for the operations that check it) and then call ``DurableClient``,
 which re-reads the state and throws ``InvalidOperationException`` for a transition it
 refuses (suspend of a Suspended instance, resume of one that is not Suspended, rewind of
-one that is not Failed) — the handler's catch-all answers those with 500. Starting with an
+one that is not Failed; a Failed one is rewound as the Azure Storage backend does, see
+rewind.py) — the handler's catch-all answers those with 500. Starting with an
 id whose instance is still running is refused by DTFx (``OrchestrationAlreadyExistsException``)
 unless host.json sets ``overridableExistingInstanceStates`` to ``AnyState``. Every rule
 here cites its source in devhost/README.md ("Management API semantics").
@@ -16,6 +17,7 @@ exception type and message the extension would report.
 from __future__ import annotations
 
 from .engine import DurableEngine
+from .rewind import rewind_instance
 
 # Extension Options/DurableTaskOptions.cs: OverridableExistingInstanceStates defaults to
 # NonRunningStates; OverridableStates.cs maps it to these dedupe statuses.
@@ -90,6 +92,13 @@ class DurableClientOps:
     def raise_event(self, instance_id: str, name: str, input_text: str | None) -> str:
         return self.precheck(instance_id) or self.engine.raise_event(
             instance_id, name, input_text)
+
+    def rewind(self, instance_id: str, reason: str | None) -> str:
+        """Rewind a Failed instance (rewind.py); the other states as the extension answers."""
+        result = self.rewind_check(instance_id)
+        if result == "accepted":
+            rewind_instance(self.engine, instance_id, reason)
+        return result
 
     def rewind_check(self, instance_id: str) -> str:
         """HandleRewindInstanceRequestAsync + DurableClient.RewindAsync, up to the rewind."""

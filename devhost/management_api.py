@@ -147,11 +147,7 @@ class ManagementApi:
             result = getattr(self.client, operation)(instance_id, reason)
             return web.Response(status=_OUTCOME_STATUS[result])
         if operation == "rewind":
-            result = self.client.rewind_check(instance_id)
-            if result != "accepted":
-                return web.Response(status=_OUTCOME_STATUS[result])
-            return web.json_response(
-                {"Message": "devhost does not implement rewinding a Failed instance"}, status=501)
+            return web.Response(status=_OUTCOME_STATUS[self.client.rewind(instance_id, reason)])
         if operation == "restart":
             return web.json_response({"Message": "devhost does not implement 'restart'"},
                                      status=501)

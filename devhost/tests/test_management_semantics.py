@@ -17,6 +17,7 @@ import pytest
 from azure.durable_functions import DurableOrchestrationClient
 
 from devhost.durable_client import ClientOperationRefused
+from devhost.history import EventType as T
 from devhost.worker_loop import on_worker_loop
 
 from .conftest import app_dir
@@ -248,13 +249,30 @@ async def test_rewind_of_a_missing_instance_is_404(make_host, sdk_session):
         await client.rewind("nope", "x")
 
 
-async def test_rewind_of_a_failed_instance_is_not_implemented(make_host):
-    # The extension accepts it (202) and the Azure Storage backend rewrites the history;
-    # devhost says plainly that it cannot, instead of pretending.
+async def test_rewind_of_a_failed_instance_runs_the_failed_activity_again(make_host, sdk_session):
     host = await make_host()
-    iid = await instance_in(host, "Failed")
-    status, body, _ = await post(host, f"instances/{iid}/rewind?reason=x")
-    assert status == 501 and "rewind" in json.loads(body)["Message"]
+    iid = await host.start_orchestration("flaky_once", {"key": "rewind-1", "fail_times": 1})
+    assert (await host.wait_for_completion(iid, timeout=10))["runtimeStatus"] == "Failed"
+    client = DurableOrchestrationClient(host.client_binding())
+    assert await client.rewind(iid, "fixed it") is None  # 202
+    done = await host.wait_for_completion(iid, timeout=10)
+    assert (done["runtimeStatus"], done["output"]) == ("Completed", "ok after 2")
+    types = [T(e["EventType"]).name for e in await host.history(iid)
+             if e["EventType"] not in (T.OrchestratorStarted, T.OrchestratorCompleted)]
+    # the failed call and the failure are GenericEvents now; the call is scheduled afresh
+    assert types == ["ExecutionStarted", "GenericEvent", "GenericEvent", "GenericEvent",
+                     "GenericEvent", "TaskScheduled", "TaskCompleted", "ExecutionCompleted"]
+
+
+async def test_rewind_of_a_failed_parent_rewinds_the_failed_child(make_host):
+    host = await make_host()
+    iid = await host.start_orchestration("parent_of_flaky", {"key": "rewind-2", "fail_times": 1})
+    assert (await host.wait_for_completion(iid, timeout=10))["runtimeStatus"] == "Failed"
+    assert await post(host, f"instances/{iid}/rewind?reason=again") == (202, "", None)
+    done = await host.wait_for_completion(iid, timeout=10)
+    assert (done["runtimeStatus"], done["output"]) == ("Completed", "ok after 2")
+    child = await host.get_status(f"{iid}-child")
+    assert (child["runtimeStatus"], child["output"]) == ("Completed", "ok after 2")
 
 
 # -- start with an existing instance id ------------------------------------------------

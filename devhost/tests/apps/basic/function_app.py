@@ -151,6 +151,18 @@ def nondeterministic(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def flaky_once(context: df.DurableOrchestrationContext):
+    """No retry: fails while ``flaky`` fails, so rewind can run the activity again."""
+    return (yield context.call_activity("flaky", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_of_flaky(context: df.DurableOrchestrationContext):
+    return (yield context.call_sub_orchestrator("flaky_once", context.get_input(),
+                                                f"{context.instance_id}-child"))
+
+
+@app.orchestration_trigger(context_name="context")
 def calls_missing(context: df.DurableOrchestrationContext):
     return (yield context.call_activity("no_such_activity", 1))
 
