@@ -40,6 +40,10 @@ class ClientOperationRefused(Exception):
         self.message = message
 
 
+class RestartOfUnknownInstance(ValueError):
+    """RestartAsync's ArgumentException (its text has the source's typo "orchestrastion")."""
+
+
 class DurableClientOps:
     def __init__(self, engine: DurableEngine, overridable_states: str = "NonRunningStates"
                  ) -> None:
@@ -112,6 +116,26 @@ class DurableClientOps:
                 INVALID_OPERATION,
                 "The rewind operation is only supported on failed orchestration instances.")
         return "accepted"
+
+    def purge_by(self, *, created_from: float, created_to: float | None,
+                 statuses: list[str] | None) -> int:
+        """AzureTableTrackingStore.PurgeInstanceHistoryAsync(filters): a status filter keeps
+        only Completed/Terminated/Canceled/Failed, and a filter left empty by that is no
+        filter at all (OrchestrationInstanceStatusQueryCondition); no filter purges every
+        instance created in the range, running ones too."""
+        if statuses is not None:
+            statuses = [s for s in statuses if s in COMPLETED] or None
+        return self.engine.purge_by(created_from=created_from, created_to=created_to,
+                                    statuses=statuses)
+
+    def restart(self, instance_id: str, new_instance_id: bool) -> str:
+        """DurableClient.RestartAsync: start the instance's orchestrator again with its input,
+        under a new id (the default) or the same one (then the start's state check applies)."""
+        row = self.engine.store.get_instance(instance_id)
+        if row is None:
+            raise RestartOfUnknownInstance(
+                f"An orchestrastion with the instanceId {instance_id} was not found.")
+        return self.start_new(row.name, None if new_instance_id else instance_id, row.input)
 
     def purge(self, instance_id: str) -> int:
         """No state check anywhere on the single-instance purge (running ones are deleted too)."""

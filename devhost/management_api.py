@@ -15,7 +15,7 @@ import logging
 from aiohttp import web
 
 from .auth import Keys, authorized
-from .durable_client import ClientOperationRefused, DurableClientOps
+from .durable_client import ClientOperationRefused, DurableClientOps, RestartOfUnknownInstance
 from .endpoints import Endpoints
 from .engine import UnknownOrchestrator
 from .history import parse_timestamp
@@ -149,8 +149,7 @@ class ManagementApi:
         if operation == "rewind":
             return web.Response(status=_OUTCOME_STATUS[self.client.rewind(instance_id, reason)])
         if operation == "restart":
-            return web.json_response({"Message": "devhost does not implement 'restart'"},
-                                     status=501)
+            return self._restart(request, instance_id)
         return web.Response(status=404)
 
     async def _start(self, request: web.Request, name: str, instance_id: str | None
@@ -166,6 +165,16 @@ class ManagementApi:
                           "System.ArgumentException", str(error))
         return self._check_status_response(instance_id)
 
+    def _restart(self, request: web.Request, instance_id: str) -> web.Response:
+        # restartWithNewInstanceId: bool.TryParse, anything else keeps the default (true)
+        flag = (request.query.get("restartWithNewInstanceId") or "").strip().lower()
+        try:
+            new_id = self.client.restart(instance_id, new_instance_id=flag != "false")
+        except RestartOfUnknownInstance as error:
+            return _error(400, "InstanceId does not match a valid orchestration instance.",
+                          "System.ArgumentException", str(error))
+        return self._check_status_response(new_id)
+
     def _status(self, request: web.Request, instance_id: str) -> web.Response:
         payload = self.engine.status(
             instance_id, show_history=_flag(request, "showHistory"),
@@ -174,7 +183,7 @@ class ManagementApi:
         if payload is None:
             return web.Response(status=404)
         if payload["runtimeStatus"] in _IN_PROGRESS:
-            location = self.endpoints.management_urls(instance_id)["statusQueryGetUri"]
+            location = str(request.url)  # HandleGetStatusRequestAsync: the request URI itself
             return web.json_response(payload, status=202,
                                      headers={"Location": location, "Retry-After": "5"})
         return web.json_response(payload, status=200)
@@ -194,9 +203,11 @@ class ManagementApi:
     def _purge_by(self, request: web.Request) -> web.Response:
         created_from = _epoch(request.query.get("createdTimeFrom"))
         if created_from is None:
-            return web.json_response({"Message": "createdTimeFrom is required"}, status=400)
+            # CreateResponse(400, string): the body is a JSON string, not an error envelope
+            return web.json_response("Please provide value for 'createdTimeFrom' parameter.",
+                                     status=400)
         statuses = [s for s in (request.query.get("runtimeStatus") or "").split(",") if s]
-        deleted = self.engine.purge_by(
+        deleted = self.client.purge_by(
             created_from=created_from, created_to=_epoch(request.query.get("createdTimeTo")),
             statuses=statuses or None)
         if not deleted:

@@ -364,3 +364,74 @@ async def test_a_known_route_with_another_method_is_a_bare_404(make_host):
     assert await call(host, "GET", "orchestrators/waiter") == (404, "")
 
 
+
+
+# -- restart ---------------------------------------------------------------------------
+
+async def test_restart_starts_the_orchestrator_again_with_its_input(make_host, sdk_session):
+    host = await make_host()
+    iid = await host.start_orchestration("sequence", {"cities": ["Kyiv"]})
+    await host.wait_for_completion(iid, timeout=10)
+    client = DurableOrchestrationClient(host.client_binding())
+    payload = await client.restart(iid)  # new instance id: the SDK returns the 202 body
+    new_id = payload["id"]
+    assert new_id != iid and set(payload) >= {"statusQueryGetUri", "terminatePostUri"}
+    done = await host.wait_for_completion(new_id, timeout=10)
+    assert (done["name"], done["output"]) == ("sequence", ["Hello Kyiv!"])
+    same = await client.restart(iid, restart_with_new_instance_id=False)
+    assert same["id"] == iid
+    assert (await host.wait_for_completion(iid, timeout=10))["output"] == ["Hello Kyiv!"]
+
+
+async def test_restart_of_a_running_instance_under_its_own_id_is_refused(make_host, sdk_session):
+    host = await make_host()
+    iid = await instance_in(host, "Running")
+    status, body, _ = await post(host, f"instances/{iid}/restart?restartWithNewInstanceId=false")
+    assert (status, json.loads(body)) == (500, refused(
+        "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException",
+        "An Orchestration instance with the status Running already exists."))
+
+
+async def test_restart_of_a_missing_instance_is_400(make_host, sdk_session):
+    host = await make_host()
+    status, body, _ = await post(host, "instances/nope/restart?restartWithNewInstanceId=true")
+    error = json.loads(body)
+    assert status == 400
+    assert (error["Message"], error["ExceptionMessage"], error["ExceptionType"]) == (
+        "InstanceId does not match a valid orchestration instance.",
+        "An orchestrastion with the instanceId nope was not found.", "System.ArgumentException")
+    client = DurableOrchestrationClient(host.client_binding())
+    with pytest.raises(Exception, match=exactly("The operation failed with an unexpected status code 400")):
+        await client.restart("nope")
+
+
+# -- purge by filter, status while running ---------------------------------------------
+
+async def test_purge_by_filter(make_host, sdk_session):
+    host = await make_host()
+    running = await instance_in(host, "Running")
+    completed = await instance_in(host, "Completed")
+    status, body = await call(host, "DELETE", "instances/")
+    assert (status, json.loads(body)) == (400, "Please provide value for 'createdTimeFrom' parameter.")
+    since = "2000-01-01T00:00:00Z"
+    # a status filter keeps only finished states; "Running" alone leaves none, i.e. no filter
+    status, body = await call(host, "DELETE", f"instances/?createdTimeFrom={since}"
+                                              "&runtimeStatus=Completed,Running")
+    assert (status, json.loads(body)) == (200, {"instancesDeleted": 1})
+    assert await host.get_status(completed) is None and await host.get_status(running) is not None
+    assert await call(host, "DELETE", f"instances/?createdTimeFrom={since}"
+                                      "&runtimeStatus=Completed") == (404, "")
+    status, body = await call(host, "DELETE", f"instances/?createdTimeFrom={since}"
+                                              "&runtimeStatus=Running")
+    assert (status, json.loads(body)) == (200, {"instancesDeleted": 1})
+    assert await host.get_status(running) is None
+
+
+async def test_status_of_a_running_instance_points_location_at_the_request(make_host):
+    host = await make_host()
+    iid = await instance_in(host, "Running")
+    url = f"{host.base_url}/durabletask/instances/{iid}?showInput=true"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as response:
+            assert response.status == 202
+            assert (response.headers["Location"], response.headers["Retry-After"]) == (url, "5")
