@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from devhost.function_list import function_list_lines
 from devhost.history import format_timestamp, parse_timestamp
 from devhost.http_triggers import route_regex
+from devhost.loader import FunctionInfo, LoadedApp
 from devhost.ncrontab import NCrontab
 from devhost.settings import resolve_settings
 from devhost.status import history_for_status
@@ -78,3 +80,21 @@ def test_status_history_folds_scheduled_events():
         {"EventType": "TaskCompleted", "Timestamp": "t2", "TaskScheduledId": 0, "Result": "r",
          "FunctionName": "act", "ScheduledTime": "t1", "Input": None}]
     assert "Result" not in history_for_status(events, show_output=False)[1]
+
+
+def test_function_list_has_core_tools_format():
+    def info(name, trigger):
+        return FunctionInfo(name=name, trigger=trigger, bindings=[trigger],
+                            user_function=lambda: None, is_async=False)
+    loaded = LoadedApp(module=None, app=None, functions={f.name: f for f in [
+        info("tick", {"type": "timerTrigger"}),
+        info("any_method", {"type": "httpTrigger", "route": "things/{id}"}),
+        info("no_route", {"type": "httpTrigger", "methods": ["get", "post"]}),
+        info("off", {"type": "activityTrigger"})]})
+    assert function_list_lines(loaded, "http://0.0.0.0:7071", "", disabled={"off"}) == [
+        "", "Functions:", "",
+        "\tany_method:  http://localhost:7071/things/{id}", "",  # no methods: empty part
+        "\tno_route: [GET,POST] http://localhost:7071/no_route", "",
+        "\ttick: timerTrigger", "",
+        "Function off is disabled."]
+    assert function_list_lines(LoadedApp(None, None, {}), "http://h:1", "api") == []
