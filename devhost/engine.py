@@ -356,7 +356,7 @@ class DurableEngine:
                 self._terminate_now(row, message)
                 return True
             if event_type == EventType.ExecutionSuspended:
-                if row.status in ("Running", "Pending"):
+                if row.status in ("Running", "Pending", "ContinuedAsNew"):  # IsOrchestrationSuspendable
                     self._control_episode(row, message, "Suspended")
                 else:
                     self._drop(message)
