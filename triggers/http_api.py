@@ -28,7 +28,7 @@ from ordersaga import inventory_repository, order_repository
 from ordersaga.api_models import OrderRequest, StockLevel
 from ordersaga.clock import iso, utc_now
 from ordersaga.config import SagaPolicy
-from ordersaga.cosmos_store import get_store
+from ordersaga.cosmos_store import EtagDecision, get_store
 from ordersaga.orders import OrderStatus
 from ordersaga.saga_input import SagaInput
 from ordersaga.telemetry import current_traceparent, saga_span
@@ -122,16 +122,16 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
         existing = await client.get_status(order_id)
         if existing and existing.instance_id:
             previous = SagaInput.from_json(existing.input_).order
-            return _replay(req, client, order_id, same=previous.get("fingerprint") == order["fingerprint"])
+            return await _replay(req, client, order_id, same=previous.get("fingerprint") == order["fingerprint"])
         # Requests racing with one key all get here before any saga exists: the first to
         # claim the key in Cosmos starts it, the others are answered from its claim.
         earlier = await _claim_key(order_id, order["fingerprint"])
         if earlier is not None:
             if earlier.get("fingerprint") != order["fingerprint"]:
-                return _replay(req, client, order_id, same=False)
+                return await _replay(req, client, order_id, same=False)
             existing = await client.get_status(order_id)
             if existing and existing.instance_id:
-                return _replay(req, client, order_id, same=True)
+                return await _replay(req, client, order_id, same=True)
             if _seconds_since(earlier.get("claimedAt")) < KEY_CLAIM_SECONDS:
                 raise HttpError(409, "REQUEST_IN_PROGRESS", "a request with this Idempotency-Key is being processed",
                                 [{"field": "Idempotency-Key", "message": "retry in a moment"}], {"Retry-After": "1"})
@@ -142,18 +142,25 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
         saga = SagaInput(order=order, policy=SagaPolicy.from_environment(), traceparent=trace_context(req))
         await client.start_new(ORCHESTRATOR, instance_id=order_id, client_input=saga.to_json())
         log.info("order %s: saga started", order_id)
-    body = _accepted_body(req, client, order_id)
-    return json_response(body, 202, {"Location": body["statusUrl"], "Retry-After": "2"})
+    accepted = _accepted(req, client, order_id)
+    if key is not None:
+        await _complete_claim(order_id, order["fingerprint"], accepted)
+    return _response(accepted)
 
 
 KEY_CLAIM_SECONDS = 30  # how long a claimed key waits for its saga before another request starts it
+REPLAYED_HEADER = "Idempotent-Replayed"  # marks a stored answer given again (IETF Idempotency-Key draft)
+
+
+def _claim_id(order_id: str) -> str:
+    return f"idempotency~{order_id}"  # `~`: never an inbound event's key (see ordersaga.inbox)
 
 
 async def _claim_key(order_id: str, fingerprint: str) -> dict[str, Any] | None:
     """Claim an Idempotency-Key (by its order id) with a create, which only one request can
     win. None when this request holds the claim, else the earlier request's claim."""
     store = await get_store()
-    claim_id = f"idempotency~{order_id}"  # `~`: never an inbound event's key (see ordersaga.inbox)
+    claim_id = _claim_id(order_id)
     claim = {"id": claim_id, "fingerprint": fingerprint, "claimedAt": iso(utc_now()),
              "ttl": store.settings.inbox_ttl_seconds}
     if await store.create(store.inbox, claim):
@@ -168,14 +175,52 @@ def _seconds_since(moment: Any) -> float:
         return float("inf")
 
 
-def _replay(req: func.HttpRequest, client: df.DurableOrchestrationClient, order_id: str,
-            same: bool) -> func.HttpResponse:
-    """The answer to a repeated key: the earlier order (200) if the body is the same, else 422."""
+def _accepted(req: func.HttpRequest, client: df.DurableOrchestrationClient, order_id: str) -> dict[str, Any]:
+    """The 202 of an accepted order, as stored data: status, the exact body text and headers."""
+    body = _accepted_body(req, client, order_id)
+    return {"status": 202, "body": json.dumps(body),
+            "headers": {"Location": body["statusUrl"], "Retry-After": "2"}}
+
+
+def _response(answer: dict[str, Any], extra_headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(answer["body"], status_code=answer["status"], mimetype="application/json",
+                             headers=answer["headers"] | (extra_headers or {}))
+
+
+async def _complete_claim(order_id: str, fingerprint: str, accepted: dict[str, Any]) -> None:
+    """Keep the 202 on the key's claim, so a repeat of the request gets this very answer back.
+    Best effort: the saga has started, and a repeat without it gets the answer rebuilt."""
+    store = await get_store()
+    claim_id = _claim_id(order_id)
+
+    def decide(current: dict[str, Any] | None) -> EtagDecision:
+        if current is not None and current.get("fingerprint") != fingerprint:
+            return EtagDecision(None, "another body holds the key")
+        claim = current or {"id": claim_id, "fingerprint": fingerprint, "claimedAt": iso(utc_now()),
+                            "ttl": store.settings.inbox_ttl_seconds}
+        return EtagDecision(claim | {"response": accepted}, "stored")
+
+    try:
+        await store.update_with_etag(store.inbox, claim_id, decide)
+    except Exception as error:  # noqa: BLE001 - the order is accepted either way
+        log.warning("order %s: 202 not kept on the Idempotency-Key claim (%s); repeats rebuild it", order_id, error)
+
+
+async def _replay(req: func.HttpRequest, client: df.DurableOrchestrationClient, order_id: str,
+                  same: bool) -> func.HttpResponse:
+    """The answer to a repeated key: with the same body, the original 202 again — status, body
+    and Location/Retry-After as first sent, marked Idempotent-Replayed — so a client polling
+    per the asynchronous request-reply pattern keeps polling; with another body, 422."""
     if not same:
         raise HttpError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was already used for a different order",
                         [{"field": "Idempotency-Key", "message": f"belongs to order {order_id}"}])
-    body = _accepted_body(req, client, order_id) | {"replayed": True}
-    return json_response(body, 200, {"Location": body["statusUrl"]})
+    store = await get_store()
+    claim = await store.read(store.inbox, _claim_id(order_id))
+    stored = (claim or {}).get("response")
+    # No stored answer (the claim expired, or keeping it failed): the 202 is rebuilt the way
+    # it was made, which gives the same bytes for the same host.
+    answer = stored if isinstance(stored, dict) else _accepted(req, client, order_id)
+    return _response(answer, {REPLAYED_HEADER: "true"})
 
 
 def _saga_view(order_id: str, doc: dict[str, Any] | None, status: Any) -> dict[str, Any]:
