@@ -62,7 +62,18 @@ locals {
     WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID = "SystemAssigned"
   }
 
-  app_settings = merge(local.tuning_defaults, var.app_setting_overrides, local.wiring_settings, local.package_settings)
+  # The Durable Task Scheduler backend (durable_task_scheduler.tf). host.json is a file in the
+  # package and `storageProvider.type` takes no %SETTING% reference, so the provider is switched
+  # the way the Functions host documents for overriding host.json values: app settings named
+  # AzureFunctionsJobHost__<path> replace or add the value at that path of host.json.
+  durable_backend_settings = local.use_durable_task_scheduler ? {
+    AzureFunctionsJobHost__extensions__durableTask__storageProvider__type                 = "azureManaged"
+    AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
+    DURABLE_TASK_SCHEDULER_CONNECTION_STRING                                               = local.durable_task_scheduler_connection
+  } : {}
+
+  app_settings = merge(local.tuning_defaults, var.app_setting_overrides, local.wiring_settings, local.package_settings,
+  local.durable_backend_settings)
 }
 
 resource "azurerm_service_plan" "main" {

@@ -24,6 +24,21 @@ output "releases_container" {
   value       = azurerm_storage_container.releases.name
 }
 
+output "durable_backend" {
+  description = "Where the Durable task hub lives: azure_storage or durable_task_scheduler."
+  value       = var.durable_backend
+}
+
+output "durable_task_scheduler_endpoint" {
+  description = "The scheduler's endpoint (empty with the Azure Storage backend)."
+  value       = local.durable_task_scheduler_endpoint
+}
+
+output "durable_task_hub_dashboard_url" {
+  description = "The task hub's dashboard (needs a Durable Task role for your own identity; empty with Azure Storage)."
+  value       = local.use_durable_task_scheduler ? azapi_resource.durable_task_hub[0].output.properties.dashboardUrl : ""
+}
+
 output "cosmos_endpoint" {
   value = azurerm_cosmosdb_account.main.endpoint
 }

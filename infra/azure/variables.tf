@@ -66,6 +66,64 @@ variable "durable_task_hub" {
   }
 }
 
+# --- Durable backend (docs/deploy.md, "Choosing the Durable backend") ----------------------
+
+variable "durable_backend" {
+  description = <<-EOT
+    Where Durable Functions keeps the task hub: "azure_storage" (default: queues, tables and blobs in
+    the storage account) or "durable_task_scheduler" (Microsoft's managed backend: creates the scheduler,
+    the task hub and the app's role on it, and switches the provider through app settings). A task hub's
+    data does not move between backends: switch on a new environment or a drained one.
+  EOT
+  type        = string
+  default     = "azure_storage"
+
+  validation {
+    condition     = contains(["azure_storage", "durable_task_scheduler"], var.durable_backend)
+    error_message = "durable_backend must be \"azure_storage\" or \"durable_task_scheduler\"."
+  }
+}
+
+variable "durable_task_scheduler_sku" {
+  description = <<-EOT
+    Scheduler SKU when durable_backend = "durable_task_scheduler": "Dedicated" (capacity units, 2,000
+    actions/s each, up to 90 days of data) or "Consumption" (pay per action, up to 500 actions/s, 30 days).
+  EOT
+  type        = string
+  default     = "Dedicated"
+
+  validation {
+    condition     = contains(["Dedicated", "Consumption"], var.durable_task_scheduler_sku)
+    error_message = "durable_task_scheduler_sku must be \"Dedicated\" or \"Consumption\"."
+  }
+}
+
+variable "durable_task_scheduler_capacity" {
+  description = "Capacity units of a Dedicated scheduler: 1 to 3 (3 for high availability). Ignored for Consumption."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = contains([1, 2, 3], var.durable_task_scheduler_capacity)
+    error_message = "durable_task_scheduler_capacity must be 1, 2 or 3."
+  }
+}
+
+variable "durable_task_scheduler_ip_allowlist" {
+  description = <<-EOT
+    Addresses (IPv4/IPv6/CIDR) allowed to reach the scheduler endpoint. Every call is authenticated with
+    Entra ID (Durable Task Data Contributor); the default admits any address because an Elastic Premium app
+    without VNet integration has no fixed outbound addresses. Narrow it to the app's outbound IPs where known.
+  EOT
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.durable_task_scheduler_ip_allowlist) > 0
+    error_message = "durable_task_scheduler_ip_allowlist needs at least one entry (the API requires the list)."
+  }
+}
+
 variable "app_setting_overrides" {
   description = <<-EOT
     Tuning settings to change from the app's defaults (README "Settings"), e.g.

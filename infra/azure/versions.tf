@@ -10,6 +10,14 @@ terraform {
       source  = "hashicorp/azurerm"
       version = "~> 4.40"
     }
+    azapi = {
+      # Only for the Durable Task Scheduler (durable_task_scheduler.tf): no released azurerm
+      # (4.x, nor 5.0 - 5.2) has a resource for Microsoft.DurableTask; azurerm_durable_task_*
+      # exist only in unmerged pull requests (hashicorp/terraform-provider-azurerm#31777, #32194).
+      # 2.x embeds the Microsoft.DurableTask 2025-11-01 schema used there.
+      source  = "Azure/azapi"
+      version = "~> 2.12"
+    }
   }
 }
 
@@ -20,6 +28,11 @@ provider "azurerm" {
   storage_use_azuread = true
 
   features {}
+}
+
+# azapi reads the subscription and credentials from `az login` like azurerm.
+provider "azapi" {
+  subscription_id = var.subscription_id
 }
 
 data "azurerm_client_config" "current" {}

@@ -22,7 +22,7 @@ ROOTS = ("azure", "aws", "shared")
 
 # Provider resource-type prefixes used in this project; a reference like `azurerm_x.y` must
 # name a declared resource of that root.
-RESOURCE_PREFIXES = ("azurerm_", "aws_")
+RESOURCE_PREFIXES = ("azurerm_", "azapi_", "aws_")
 
 _PREFIXES = "|".join(RESOURCE_PREFIXES)
 _RESOURCE_REF = re.compile(rf"(?<![\w.\-/])((?:{_PREFIXES})[a-z0-9_]+)\.([A-Za-z_][\w-]*)")

@@ -47,8 +47,43 @@ def local_settings() -> dict[str, str]:
     return json.loads((REPO / "local.settings.example.json").read_text())["Values"]
 
 
-def azure_app_settings() -> dict[str, set[str]]:
-    """Names Terraform puts in the Function App's app settings, by source."""
+# Settings deployed only with durable_backend = "durable_task_scheduler" (durable_task_scheduler.tf):
+# local runs keep the Azure Storage backend (Azurite), so local.settings.example.json lacks them.
+HOST_JSON_OVERRIDE = "AzureFunctionsJobHost__"  # the Functions host's prefix for host.json values
+DTS_CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
+DTS_SETTINGS = {
+    f"{HOST_JSON_OVERRIDE}extensions__durableTask__storageProvider__type",
+    f"{HOST_JSON_OVERRIDE}extensions__durableTask__storageProvider__connectionStringName",
+    DTS_CONNECTION_SETTING,
+}
+DTS_RESOURCES = {("azapi_resource", "durable_task_scheduler"), ("azapi_resource", "durable_task_hub"),
+                 ("azurerm_role_assignment", "app_durable_task_hub")}
+DTS_GUARD = "local.use_durable_task_scheduler ?"
+
+
+def durable_backends() -> list[str]:
+    condition = load_root("azure").variables["durable_backend"]["validation"][0]["condition"]
+    return re.findall(r'"([a-z_]+)"', condition)
+
+
+def uses_scheduler(backend: str) -> bool:
+    """local.use_durable_task_scheduler for this value of var.durable_backend."""
+    expression = load_root("azure").locals["use_durable_task_scheduler"]
+    (compared,) = re.fullmatch(r'\$\{var\.durable_backend == "([a-z_]+)"\}', expression).groups()
+    return backend == compared
+
+
+def conditional_map_keys(value: str) -> set[str]:
+    """Names in the non-empty branch of `cond ? {...} : {}` or `cond ? {} : {...}`."""
+    return set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)", value.split("?", 1)[1]))
+
+
+def conditional_map_values(value: str) -> dict[str, str]:
+    return dict(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*(\"[^\"]*\"|[\w.\[\]]+)", value.split("?", 1)[1]))
+
+
+def azure_app_settings(backend: str = "azure_storage") -> dict[str, set[str]]:
+    """Names Terraform puts in the Function App's app settings, by source, for one durable_backend."""
     azure = load_root("azure")
     app = azure.resources[("azurerm_linux_function_app", "main")]
     assert app["app_settings"] == "${local.app_settings}", "the Function App must take local.app_settings"
@@ -56,8 +91,11 @@ def azure_app_settings() -> dict[str, set[str]]:
     sources: dict[str, set[str]] = {}
     for name in merged:
         value = azure.locals[name]
-        if isinstance(value, str):  # the conditional package map: `cond ? {} : {...}`
-            sources[name] = set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)", value.split("?", 1)[1]))
+        if name == "durable_backend_settings":  # `local.use_durable_task_scheduler ? {...} : {}`
+            assert value.startswith("${" + DTS_GUARD) and value.endswith(": {}}"), value
+            sources[name] = conditional_map_keys(value) if uses_scheduler(backend) else set()
+        elif isinstance(value, str):  # the conditional package map: `cond ? {} : {...}`
+            sources[name] = conditional_map_keys(value)
         else:
             sources[name] = map_keys(value)
     site_config = app["site_config"][0]
@@ -66,8 +104,8 @@ def azure_app_settings() -> dict[str, set[str]]:
     return sources
 
 
-def deployed_setting_names() -> set[str]:
-    return set().union(*azure_app_settings().values())
+def deployed_setting_names(backend: str = "azure_storage") -> set[str]:
+    return set().union(*azure_app_settings(backend).values())
 
 
 # --- parsing and references ----------------------------------------------------------------
@@ -112,6 +150,9 @@ def test_provider_and_terraform_versions() -> None:
         if root == "azure":
             assert providers["azurerm"]["source"] == "hashicorp/azurerm"
             assert re.fullmatch(r"~> 4\.\d+", providers["azurerm"]["version"])
+            # azapi for Microsoft.DurableTask only (no azurerm resource for it): pinned too.
+            assert providers["azapi"]["source"] == "Azure/azapi"
+            assert re.fullmatch(r"~> 2\.\d+", providers["azapi"]["version"])
         else:
             assert providers["aws"]["version"] == "~> 5.40"
 
@@ -130,15 +171,18 @@ def test_tfvars_example_sets_only_declared_non_secret_variables(root: str) -> No
 # --- the Function App's settings against the app -------------------------------------------
 
 
-def test_app_settings_cover_what_the_app_reads() -> None:
+@pytest.mark.parametrize("backend", ("azure_storage", "durable_task_scheduler"))
+def test_app_settings_cover_what_the_app_reads(backend: str) -> None:
     wanted = set(local_settings()) - LOCAL_ONLY_SETTINGS
-    assert wanted - deployed_setting_names() == set()
+    assert wanted - deployed_setting_names(backend) == set()
 
 
-def test_no_local_only_or_unknown_settings_are_deployed() -> None:
-    deployed = deployed_setting_names()
+@pytest.mark.parametrize("backend", ("azure_storage", "durable_task_scheduler"))
+def test_no_local_only_or_unknown_settings_are_deployed(backend: str) -> None:
+    deployed = deployed_setting_names(backend)
     assert deployed & LOCAL_ONLY_SETTINGS == set(), "keys or emulator switches must not reach Azure"
-    assert deployed - set(local_settings()) - PLATFORM_SETTINGS == set()
+    expected_extra = DTS_SETTINGS if backend == "durable_task_scheduler" else set()
+    assert deployed - set(local_settings()) - PLATFORM_SETTINGS == expected_extra
 
 
 def test_every_setting_the_code_reads_is_in_the_local_example() -> None:
@@ -164,6 +208,94 @@ def test_keys_never_configured() -> None:
     text = "\n".join(p.read_text() for p in (INFRA / "azure").glob("*.tf"))
     for forbidden in ("primary_key", "primary_access_key", "primary_master_key", "storage_account_access_key"):
         assert forbidden not in text, f"{forbidden}: identities, not keys"
+
+
+# --- the Durable backend: Azure Storage (default) or the Durable Task Scheduler --------------
+
+
+def test_durable_backend_is_one_variable_defaulting_to_azure_storage() -> None:
+    variable = load_root("azure").variables["durable_backend"]
+    assert variable["default"] == "azure_storage"
+    assert durable_backends() == ["azure_storage", "durable_task_scheduler"]
+    assert [uses_scheduler(b) for b in durable_backends()] == [False, True]
+
+
+@pytest.mark.parametrize("backend", ("azure_storage", "durable_task_scheduler"))
+def test_each_backend_creates_exactly_its_resources(backend: str) -> None:
+    """Scheduler, task hub and the app's role exist with the scheduler backend and not otherwise,
+    and nothing outside them indexes [0] of those resources without the same guard (a plan
+    with the Azure Storage backend would fail on an empty list)."""
+    azure = load_root("azure")
+    counted = {key for key, body in azure.resources.items() if body.get("count") == "${" + DTS_GUARD + " 1 : 0}"}
+    assert counted == DTS_RESOURCES
+    created = {key for key in counted if uses_scheduler(backend)}
+    assert created == (DTS_RESOURCES if backend == "durable_task_scheduler" else set())
+    unguarded = [name for name, value in {**{f"local.{k}": v for k, v in azure.locals.items()},
+                                          **{f"output.{k}": v.get("value") for k, v in azure.outputs.items()}}.items()
+                 if re.search(r"azapi_resource\.durable_task_\w+\[0\]", str(value)) and DTS_GUARD not in str(value)]
+    assert unguarded == []
+
+
+def test_scheduler_settings_switch_the_host_json_provider() -> None:
+    """host.json keeps Azure Storage (no storageProvider block, so no Azure-Storage-only key
+    reaches the scheduler's configuration); the scheduler backend's app settings override
+    extensions.durableTask.storageProvider with the documented AzureFunctionsJobHost__ form,
+    and the connection they name is one Terraform sets."""
+    azure = load_root("azure")
+    host = json.loads((REPO / "host.json").read_text())
+    durable = host["extensions"]["durableTask"]
+    assert "storageProvider" not in durable, "the default provider is Azure Storage, configured by nothing"
+    values = conditional_map_values(azure.locals["durable_backend_settings"])
+    assert set(values) == DTS_SETTINGS
+    overrides = {name.removeprefix(HOST_JSON_OVERRIDE): unquote(value) for name, value in values.items()
+                 if name.startswith(HOST_JSON_OVERRIDE)}
+    for path in overrides:
+        *parents, _leaf = path.split("__")
+        node = host
+        for part in parents[:-1]:  # every level above storageProvider exists in host.json
+            assert part in node, f"{path}: host.json has no {part}"
+            node = node[part]
+    assert overrides == {"extensions__durableTask__storageProvider__type": "azureManaged",
+                         "extensions__durableTask__storageProvider__connectionStringName": DTS_CONNECTION_SETTING}
+    assert values[DTS_CONNECTION_SETTING] == "local.durable_task_scheduler_connection"
+    # The task hub is the one host.json names through DURABLE_TASK_HUB.
+    assert durable["hubName"] == "%DURABLE_TASK_HUB%"
+    assert azure.locals["wiring_settings"]["DURABLE_TASK_HUB"] == "${var.durable_task_hub}"
+    assert azure.resources[("azapi_resource", "durable_task_hub")]["name"] == "${var.durable_task_hub}"
+    # The bundle that carries the scheduler provider for non-.NET apps (Microsoft: 4.32.0 or later).
+    assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.32.0, 5.0.0)"}
+
+
+def test_scheduler_is_reached_with_the_apps_identity() -> None:
+    azure = load_root("azure")
+    connection = azure.locals["durable_task_scheduler_connection"]
+    assert connection == "Endpoint=${local.durable_task_scheduler_endpoint};Authentication=ManagedIdentity"
+    # No ClientID: the app's identity is system-assigned (Microsoft's format for that case).
+    assert azure.resources[("azurerm_linux_function_app", "main")]["identity"][0]["type"] == "SystemAssigned"
+    role = azure.resources[("azurerm_role_assignment", "app_durable_task_hub")]
+    assert role["role_definition_name"] == "Durable Task Data Contributor"
+    assert role["scope"] == "${azapi_resource.durable_task_hub[0].id}", "least privilege: the task hub"
+    assert role["principal_id"] == "${local.app_principal_id}"
+
+
+def test_scheduler_resources_use_the_ga_api_and_valid_names() -> None:
+    azure = load_root("azure")
+    assert azure.locals["durable_task_scheduler_api"] == "2025-11-01"
+    scheduler = azure.resources[("azapi_resource", "durable_task_scheduler")]
+    hub = azure.resources[("azapi_resource", "durable_task_hub")]
+    assert scheduler["type"] == "Microsoft.DurableTask/schedulers@${local.durable_task_scheduler_api}"
+    assert hub["type"] == "Microsoft.DurableTask/schedulers/taskHubs@${local.durable_task_scheduler_api}"
+    assert hub["parent_id"] == "${azapi_resource.durable_task_scheduler[0].id}"
+    assert scheduler["body"]["properties"]["sku"]["name"] == "${var.durable_task_scheduler_sku}"
+    # Every task hub name durable_task_hub accepts is one the API accepts (^[a-zA-Z0-9-]{3,64}$).
+    ours = re.compile(azure.variables["durable_task_hub"]["validation"][0]["condition"].split('"')[1])
+    api = re.compile(r"^[a-zA-Z0-9-]{3,64}$")
+    samples = ["OrderSaga", "abc", "Z" * 45, "a1b2c3", "ab", "a" * 46, "1abc", "a-b", "a_b"]
+    accepted = [sample for sample in samples if ours.match(sample)]
+    assert accepted == ["OrderSaga", "abc", "Z" * 45, "a1b2c3"]
+    assert all(api.match(sample) for sample in accepted)
+    sku_values = re.findall(r'"(\w+)"', azure.variables["durable_task_scheduler_sku"]["validation"][0]["condition"])
+    assert sku_values == ["Dedicated", "Consumption"]
 
 
 # --- Azure resources the app depends on ----------------------------------------------------
