@@ -97,7 +97,10 @@ def _evict_foreign_module(module_name: str, app_dir: str) -> None:
     if existing is None:
         return
     existing_file = os.path.abspath(getattr(existing, "__file__", "") or "")
-    if existing_file.startswith(app_dir + os.sep):
+    # The same file, not merely one under app_dir: an app's tests often hold apps of their
+    # own in subfolders (tests/apps/x/function_app.py), which must not pass for the app.
+    own = os.path.join(app_dir, *module_name.split("."))
+    if existing_file in (own + ".py", os.path.join(own, "__init__.py")):
         return
     old_dir = os.path.dirname(existing_file)
     for name in [n for n in sys.modules if _belongs_to_app_dir(n, old_dir)]:

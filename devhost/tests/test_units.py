@@ -9,7 +9,7 @@ import pytest
 from devhost.function_list import function_list_lines
 from devhost.history import format_timestamp, parse_timestamp
 from devhost.http_triggers import route_regex
-from devhost.loader import FunctionInfo, LoadedApp
+from devhost.loader import FunctionInfo, LoadedApp, load_app
 from devhost.ncrontab import NCrontab
 from devhost.settings import resolve_settings
 from devhost.status import history_for_status
@@ -98,3 +98,28 @@ def test_function_list_has_core_tools_format():
         "\ttick: timerTrigger", "",
         "Function off is disabled."]
     assert function_list_lines(LoadedApp(None, None, {}), "http://h:1", "api") == []
+
+
+_ONE_FUNCTION_APP = '''
+import azure.functions as func
+
+app = func.FunctionApp()
+
+
+@app.route(route="{name}")
+def {name}(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("{name}")
+'''
+
+
+def test_an_app_in_a_subfolder_does_not_pass_for_the_app_around_it(tmp_path) -> None:
+    """An app's tests may hold apps of their own below it (tests/apps/x/function_app.py);
+    loading the outer app after one of those must load the outer app's own module."""
+    inner = tmp_path / "tests" / "apps" / "inner"
+    inner.mkdir(parents=True)
+    (inner / "function_app.py").write_text(_ONE_FUNCTION_APP.replace("{name}", "inner"))
+    (tmp_path / "function_app.py").write_text(_ONE_FUNCTION_APP.replace("{name}", "outer"))
+
+    assert set(load_app(str(inner)).functions) == {"inner"}
+    assert set(load_app(str(tmp_path)).functions) == {"outer"}
+    assert set(load_app(str(inner)).functions) == {"inner"}
