@@ -33,4 +33,5 @@ async def reserve_inventory(request: dict[str, Any]) -> dict[str, Any]:
 async def release_inventory(request: dict[str, Any]) -> dict[str, Any]:
     store = await get_store()
     skus = [item["sku"] for item in request["order"]["items"]]
-    return (await inventory_repository.settle_items(store, request["orderId"], skus, "released")).to_json()
+    return (await inventory_repository.settle_items(store, request["orderId"], skus, "released",
+                                                    request.get("holdings"))).to_json()

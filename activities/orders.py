@@ -56,7 +56,7 @@ async def complete_order(request: dict[str, Any]) -> dict[str, Any]:
     between, the retry finds the sales already made and only completes the order."""
     store = await get_store()
     skus = [item["sku"] for item in request["order"]["items"]]
-    sold = await inventory_repository.settle_items(store, request["orderId"], skus, "sold")
+    sold = await inventory_repository.settle_items(store, request["orderId"], skus, "sold", request.get("holdings"))
     outcome = await order_repository.transition(
         store, request["orderId"], OrderStatus.COMPLETED, "shipped; reservations sold",
         # NEEDS_ATTENTION only when parked after the pivot and retried by an operator.

@@ -104,6 +104,9 @@ class OrderSaga:
         self.saga_id = str((saga.repair or {}).get("sagaId") or context.instance_id)
         self.progress = SagaProgress(self.order_id)
         self.stack = CompensationStack()
+        # Where reserve_inventory put the order's units (SKU buckets), from its result: the
+        # release and the sale go straight there. None while unknown (then they look).
+        self.holdings: list[dict[str, Any]] | None = None
         # One wait per abort event (customer cancellation, AWS rollback), raced against every
         # step before the pivot.
         self.aborts = {name: context.wait_for_external_event(name) for name in ABORT_REASONS}
@@ -349,13 +352,19 @@ class OrderSaga:
             "step": step,
             "idempotencyKey": f"{self.order_id}:{step}",
             "order": self.order,
-        } | ({"traceparent": self.traceparent} if self.traceparent else {})
+        } | ({"traceparent": self.traceparent} if self.traceparent else {}) | (
+            {"holdings": self.holdings} if self.holdings is not None else {})
 
     def decode(self, step: str, value: Any) -> Outcome:
         try:
-            return outcome_from_json(value)
+            outcome = outcome_from_json(value)
         except ValueError as error:
             return Rejected(SagaFailure.STEP_FAILED, f"{step} returned no outcome: {error}")
+        reported = [outcome.data] if isinstance(outcome, Succeeded) else list(outcome.details)
+        for data in reported:
+            if isinstance(data, dict) and isinstance(data.get("holdings"), list):
+                self.holdings = data["holdings"]
+        return outcome
 
     def now(self) -> Any:
         return self.context.current_utc_datetime

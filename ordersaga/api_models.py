@@ -52,10 +52,15 @@ class OrderRequest(BaseModel):
         return items
 
 
+MAX_BUCKETS = 64  # one bucket per concurrent writer is the most that helps (README, "Hot SKUs")
+
+
 class StockLevel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     available: Annotated[int, Field(ge=0, le=1_000_000_000)]
+    # Documents the SKU's stock is spread over (ordersaga.inventory); omitted: unchanged.
+    buckets: Annotated[int, Field(ge=1, le=MAX_BUCKETS)] | None = None
 
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -169,6 +169,16 @@ class CosmosStore:
 
         return await self._call("query", run)
 
+    async def replace_if_unchanged(self, container: ContainerProxy, document: dict[str, Any], etag: str) -> bool:
+        """One replace under If-Match `etag`; False when another writer got there first (412)
+        or the document is gone, so the caller decides where to go next (another bucket)."""
+        try:
+            await self._call("replace", container.replace_item, document["id"], _user_fields(document),
+                             etag=etag, match_condition=MatchConditions.IfNotModified)
+            return True
+        except (cosmos_errors.CosmosAccessConditionFailedError, cosmos_errors.CosmosResourceNotFoundError):
+            return False
+
     # -- read → decide → write with If-Match, rereading on 412 -----------------------------
 
     async def update_with_etag(

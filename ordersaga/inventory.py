@@ -1,19 +1,26 @@
-"""Stock arithmetic on one SKU document, as pure functions.
+"""Stock arithmetic on one SKU bucket document, as pure functions.
 
-A SKU document holds the counters and, under each order id, what that order holds:
+A SKU's stock lives in one or more *bucket* documents (`buckets`, set through the stock admin
+API, default 1). Bucket 0 has the SKU as its id; bucket i > 0 is `<sku>~<i>` (`~` is never
+in a SKU). Each bucket has its own ETag, so orders on a hot SKU write different documents
+instead of queueing on one. A bucket holds its counters and, under each order id, what that
+order holds there:
 
-    {"id": sku, "sku": sku, "available": 7, "reserved": 3, "sold": 10,
+    {"id": sku, "sku": sku, "bucket": 0, "buckets": 4, "available": 7, "reserved": 3, "sold": 10,
      "reservations": {"<orderId>": {"quantity": 3, "at": "…"}},
      "settled": {"<orderId>": {"outcome": "released" | "sold", "quantity": 3, "at": "…"}}}
 
 `available + reserved + sold` only changes through restocking. Recording reservations and
 their settlement by order id is what makes every activity safe to run twice: a second
 reserve, release or commit for the same order finds its own record and changes nothing.
-`settled` entries are pruned after a retention period so hot SKUs stay small.
+`settled` entries are pruned after a retention period and capped in number per bucket, so
+a bucket's size is bounded by its stock (open reservations hold at least one unit each)
+plus the cap, however many orders touched it.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,9 +35,63 @@ class StockChange:
     shortage: dict[str, Any] | None = None
 
 
-def new_sku_document(sku: str, available: int) -> dict[str, Any]:
-    return {"id": sku, "sku": sku, "available": available, "reserved": 0, "sold": 0,
-            "reservations": {}, "settled": {}}
+# How many settled markers a bucket keeps at most (newest first), besides the retention.
+SETTLED_CAP = 500
+
+
+def bucket_id(sku: str, index: int) -> str:
+    return sku if index == 0 else f"{sku}~{index}"
+
+
+def bucket_start(order_id: str, buckets: int) -> int:
+    """The bucket an order tries first: spread by the order id, the same on every retry
+    (so a retried reservation finds what it already holds first)."""
+    return zlib.crc32(order_id.encode()) % max(buckets, 1)
+
+
+def bucket_count(doc: dict[str, Any]) -> int:
+    return max(int(doc.get("buckets") or 1), 1)
+
+
+def new_sku_document(sku: str, available: int, bucket: int = 0, buckets: int = 1) -> dict[str, Any]:
+    return {"id": bucket_id(sku, bucket), "sku": sku, "bucket": bucket, "buckets": buckets,
+            "available": available, "reserved": 0, "sold": 0, "reservations": {}, "settled": {}}
+
+
+def shares(total: int, buckets: int) -> list[int]:
+    """`total` units spread over `buckets` as evenly as whole units allow."""
+    base, extra = divmod(total, buckets)
+    return [base + (1 if index < extra else 0) for index in range(buckets)]
+
+
+@dataclass(frozen=True)
+class Take:
+    """What `take` decided on one bucket: the new document (None = write nothing), how many
+    units this order holds there afterwards, and whether the order was settled already."""
+
+    document: dict[str, Any] | None
+    held: int
+    settled: bool = False
+
+
+def take(doc: dict[str, Any], order_id: str, wanted: int, now: datetime, retention: timedelta) -> Take:
+    """Reserve up to `wanted` units of this bucket for the order (fewer when it has fewer).
+    An order that already holds units here keeps them and takes nothing more; one already
+    settled here (a late duplicate of its reservation) takes nothing at all."""
+    held = (doc.get("reservations") or {}).get(order_id)
+    if held is not None:
+        return Take(None, int(held["quantity"]))
+    if order_id in (doc.get("settled") or {}):
+        return Take(None, 0, settled=True)
+    quantity = min(int(doc["available"]), wanted)
+    if quantity <= 0:
+        return Take(None, 0)
+    updated = _copy(doc)
+    updated["available"] -= quantity
+    updated["reserved"] += quantity
+    updated["reservations"][order_id] = {"quantity": quantity, "at": now.isoformat()}
+    _prune(updated, now, retention)
+    return Take(updated, quantity)
 
 
 def _copy(doc: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +103,10 @@ def _copy(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _prune(doc: dict[str, Any], now: datetime, retention: timedelta) -> None:
     cutoff = (now - retention).isoformat()
-    doc["settled"] = {k: v for k, v in doc["settled"].items() if v.get("at", "") >= cutoff}
+    kept = [(k, v) for k, v in doc["settled"].items() if v.get("at", "") >= cutoff]
+    if len(kept) > SETTLED_CAP:
+        kept = sorted(kept, key=lambda item: str(item[1].get("at", "")))[-SETTLED_CAP:]
+    doc["settled"] = dict(kept)
 
 
 def reserve(doc: dict[str, Any], order_id: str, quantity: int, now: datetime, retention: timedelta) -> StockChange:
@@ -86,10 +150,13 @@ def commit(doc: dict[str, Any], order_id: str, now: datetime, retention: timedel
     return _settle(doc, order_id, "sold", now, retention)
 
 
-def restock(doc: dict[str, Any] | None, sku: str, available: int) -> dict[str, Any]:
-    """Set the units on hand that are free to reserve; reservations and sales are kept."""
+def restock(doc: dict[str, Any] | None, sku: str, available: int, bucket: int = 0,
+            buckets: int = 1) -> dict[str, Any]:
+    """Set the units free to reserve in this bucket and the SKU's bucket count;
+    reservations and sales are kept."""
     if doc is None:
-        return new_sku_document(sku, available)
+        return new_sku_document(sku, available, bucket, buckets)
     updated = _copy(doc)
     updated["available"] = available
+    updated["bucket"], updated["buckets"] = bucket, buckets
     return updated

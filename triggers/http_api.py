@@ -309,7 +309,8 @@ async def cancel_order_request(req: func.HttpRequest, client: df.DurableOrchestr
 async def put_inventory(req: func.HttpRequest) -> func.HttpResponse:
     sku = path_id(req, "sku")
     level = parse_body(req, StockLevel)
-    return json_response(await inventory_repository.set_available(await get_store(), sku, level.available))
+    return json_response(await inventory_repository.set_available(await get_store(), sku, level.available,
+                                                                   level.buckets))
 
 
 @bp.route(route="inventory/{sku}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)

@@ -136,4 +136,5 @@ async def test_stock_admin_validates_its_body(app) -> None:
     status, body, _ = await app.call("PUT", "/api/inventory/SKU-2", admin=True, json={"available": -1})
     assert status == 400 and body["error"]["details"][0]["field"] == "available"
     status, body, _ = await app.call("PUT", "/api/inventory/SKU-2", admin=True, json={"available": 7})
-    assert status == 200 and body == {"sku": "SKU-2", "available": 7, "reserved": 0, "sold": 0, "reservations": {}}
+    assert status == 200 and body == {"sku": "SKU-2", "available": 7, "reserved": 0, "sold": 0, "buckets": 1,
+                                         "reservations": {}}

@@ -26,7 +26,7 @@ async def test_reserve_and_release_round_trip(store: CosmosStore) -> None:
     order = make_order("o-1", ("SKU-A", 3))
     reserved = await run_activity("reserve_inventory", saga_request(order, "reserve_inventory"))
     assert reserved["ok"] is True
-    assert await stock(store, "SKU-A") == {"sku": "SKU-A", "available": 7, "reserved": 3, "sold": 0,
+    assert await stock(store, "SKU-A") == {"sku": "SKU-A", "available": 7, "reserved": 3, "sold": 0, "buckets": 1,
                                                 "reservations": {"o-1": 3}}
     released = await run_activity("release_inventory", saga_request(order, "release_inventory"))
     assert released == {"ok": True, "data": {"released": ["SKU-A"], "conflictRetries": 0}}
