@@ -75,13 +75,15 @@ async def test_an_unknown_sku_is_a_typed_rejection(store: CosmosStore) -> None:
     assert (result["ok"], result["code"]) == (False, RejectionCode.UNKNOWN_SKU)
 
 
+@pytest.mark.parametrize(("buckets", "quantity"), [(1, 1), (8, 1), (8, 3)])
 def test_racing_threads_never_oversell_and_every_unit_is_accounted_for(
-    store: CosmosStore, cosmos_settings, capsys: pytest.CaptureFixture[str]
+    store: CosmosStore, cosmos_settings, capsys: pytest.CaptureFixture[str], buckets: int, quantity: int
 ) -> None:
     """Threads, each with its own event loop and Cosmos client (as separate workers would
-    have), race to reserve one hot SKU; then half the winners release and half sell."""
+    have), race to reserve one hot SKU (in one bucket or several, whole orders or orders a
+    single bucket may not cover); then half the winners release and half sell."""
     stocked, threads, orders_per_thread = 40, 6, 12
-    asyncio.run(_restock("HOT", stocked))
+    asyncio.run(_restock("HOT", stocked, buckets))
     outcomes: list[tuple[str, bool, int]] = []
     lock = threading.Lock()
 
@@ -91,7 +93,7 @@ def test_racing_threads_never_oversell_and_every_unit_is_accounted_for(
             for n in range(orders_per_thread):
                 order_id = f"t{index}-o{n}"
                 outcome = await inventory_repository.reserve_items(
-                    worker_store, order_id, [{"sku": "HOT", "quantity": 1}])
+                    worker_store, order_id, [{"sku": "HOT", "quantity": quantity}])
                 retries = (outcome.data["conflictRetries"] if isinstance(outcome, Succeeded)
                            else outcome.details[0]["conflictRetries"])
                 with lock:
@@ -109,26 +111,41 @@ def test_racing_threads_never_oversell_and_every_unit_is_accounted_for(
     winners = [order_id for order_id, ok, _ in outcomes if ok]
     conflicts = sum(retries for *_, retries in outcomes)
     assert len(outcomes) == threads * orders_per_thread
-    assert len(winners) == stocked, "exactly the stocked units are reserved: no oversell, none lost"
+    before = asyncio.run(_read("HOT"))
+    assert before["buckets"] == buckets
+    assert len(winners) == stocked // quantity or (quantity > 1 and len(winners) * quantity <= stocked), \
+        "the stocked units are reserved: no oversell"
+    assert before["reserved"] == len(winners) * quantity, "losers hold nothing once they have answered"
+    assert before["available"] == stocked - len(winners) * quantity, "no unit lost"
+    assert sorted(before["reservations"]) == sorted(winners)
 
     after = asyncio.run(_settle_half(winners))
     assert after["available"] + after["reserved"] + after["sold"] == stocked
-    assert (after["available"], after["reserved"], after["sold"]) == (len(winners) // 2, 0, len(winners) // 2)
+    released, sold = len(winners) // 2 * quantity, (len(winners) - len(winners) // 2) * quantity
+    assert (after["available"], after["reserved"], after["sold"]) == (before["available"] + released, 0, sold)
     with capsys.disabled():
-        print(f"\n[contention] {len(outcomes)} orders from {threads} threads on 1 SKU with {stocked} units: "
+        print(f"\n[contention] {len(outcomes)} orders of {quantity} from {threads} threads on 1 SKU with {stocked} "
+              f"units in {buckets} bucket(s): "
               f"{len(winners)} reserved, {len(outcomes) - len(winners)} out of stock, "
               f"{conflicts} ETag conflicts retried; units conserved: {after}")
 
 
-async def _restock(sku: str, units: int) -> None:
-    await inventory_repository.set_available(await cosmos_store.get_store(), sku, units)
+async def _restock(sku: str, units: int, buckets: int = 1) -> None:
+    await inventory_repository.set_available(await cosmos_store.get_store(), sku, units, buckets)
     await cosmos_store.close_stores()
+
+
+async def _read(sku: str) -> dict:
+    view = await inventory_repository.read_stock(await cosmos_store.get_store(), sku)
+    await cosmos_store.close_stores()
+    assert view is not None
+    return view
 
 
 async def _settle_half(winners: list[str]) -> dict:
     store = await cosmos_store.get_store()
     for index, order_id in enumerate(winners):
-        outcome = "released" if index % 2 else "sold"
+        outcome = "sold" if index % 2 == 0 else "released"
         assert isinstance(await inventory_repository.settle_items(store, order_id, ["HOT"], outcome), Succeeded)
     view = await inventory_repository.read_stock(store, "HOT")
     await cosmos_store.close_stores()
