@@ -32,7 +32,7 @@ async def create_order(request: dict[str, Any]) -> dict[str, Any]:
 async def cancel_order(request: dict[str, Any]) -> dict[str, Any]:
     store = await get_store()
     outcome = await order_repository.cancel_order(store, request["orderId"], request["sagaId"],
-                                                  _reason(request, "compensated"))
+                                                  _reason(request, "compensated"), request.get("orderVersion"))
     return outcome.to_json()
 
 
@@ -45,6 +45,7 @@ async def confirm_order(request: dict[str, Any]) -> dict[str, Any]:
     outcome = await order_repository.transition(
         store, request["orderId"], OrderStatus.APPROVED, "payment reserved; order confirmed",
         allowed_from=frozenset({OrderStatus.PENDING}), refuse_if_cancel_requested=True,
+        known=request.get("orderVersion"),
     )
     return outcome.to_json()
 
@@ -61,7 +62,7 @@ async def complete_order(request: dict[str, Any]) -> dict[str, Any]:
         store, request["orderId"], OrderStatus.COMPLETED, "shipped; reservations sold",
         # NEEDS_ATTENTION only when parked after the pivot and retried by an operator.
         allowed_from=frozenset({OrderStatus.APPROVED, OrderStatus.NEEDS_ATTENTION}),
-        requires_past=OrderStatus.APPROVED,
+        requires_past=OrderStatus.APPROVED, known=request.get("orderVersion"),
     )
     if isinstance(outcome, Succeeded) and isinstance(sold, Succeeded):
         return Succeeded(outcome.data | {"sold": sold.data["sold"]}).to_json()
@@ -78,5 +79,6 @@ async def park_order(request: dict[str, Any]) -> dict[str, Any]:
     outcome = await order_repository.transition(
         store, request["orderId"], OrderStatus.NEEDS_ATTENTION, f"parked at {request['step']}",
         allowed_from=frozenset({OrderStatus.PENDING, OrderStatus.APPROVED}), extra={"attention": attention},
+        known=request.get("orderVersion"),
     )
     return outcome.to_json()

@@ -107,6 +107,10 @@ class OrderSaga:
         # Where reserve_inventory put the order's units (SKU buckets), from its result: the
         # release and the sale go straight there. None while unknown (then they look).
         self.holdings: list[dict[str, Any]] | None = None
+        # The order document's version (ETag + status) as this saga last wrote it, from the
+        # activity results: the next write sends it with If-Match instead of reading first.
+        # A stale one costs a 412 and a reread; correctness never depends on it.
+        self.order_version: dict[str, Any] | None = None
         # One wait per abort event (customer cancellation, AWS rollback), raced against every
         # step before the pivot.
         self.aborts = {name: context.wait_for_external_event(name) for name in ABORT_REASONS}
@@ -353,7 +357,8 @@ class OrderSaga:
             "idempotencyKey": f"{self.order_id}:{step}",
             "order": self.order,
         } | ({"traceparent": self.traceparent} if self.traceparent else {}) | (
-            {"holdings": self.holdings} if self.holdings is not None else {})
+            {"holdings": self.holdings} if self.holdings is not None else {}) | (
+            {"orderVersion": self.order_version} if self.order_version is not None else {})
 
     def decode(self, step: str, value: Any) -> Outcome:
         try:
@@ -364,6 +369,8 @@ class OrderSaga:
         for data in reported:
             if isinstance(data, dict) and isinstance(data.get("holdings"), list):
                 self.holdings = data["holdings"]
+            if isinstance(data, dict) and isinstance(data.get("orderVersion"), dict):
+                self.order_version = data["orderVersion"]
         return outcome
 
     def now(self) -> Any:

@@ -50,6 +50,7 @@ class UpdateReport:
     result: Any
     conflicts: int = 0
     written: bool = False
+    document: dict[str, Any] | None = None  # as written (with its new _etag), or as read when unchanged
 
 
 @dataclass
@@ -153,11 +154,28 @@ class CosmosStore:
 
     async def create(self, container: ContainerProxy, document: dict[str, Any]) -> bool:
         """Create; False when a document with that id already exists (409)."""
+        return await self.create_returning(container, document) is not None
+
+    async def create_returning(self, container: ContainerProxy, document: dict[str, Any]) -> dict[str, Any] | None:
+        """Create and return the document as stored (with its _etag); None on 409."""
         try:
-            await self._call("create", container.create_item, document)
-            return True
+            created: dict[str, Any] = await self._call("create", container.create_item, document)
+            return created
         except cosmos_errors.CosmosResourceExistsError:
-            return False
+            return None
+
+    async def patch_if_unchanged(self, container: ContainerProxy, item_id: str, operations: list[dict[str, Any]],
+                                 etag: str) -> dict[str, Any] | None:
+        """Apply patch operations under If-Match `etag`, without reading first: for a writer
+        that knows the version it last wrote. None when the document changed since (412) or
+        is gone; the caller then falls back to read → decide → replace."""
+        try:
+            patched: dict[str, Any] = await self._call(
+                "patch", container.patch_item, item_id, partition_key=item_id, patch_operations=operations,
+                etag=etag, match_condition=MatchConditions.IfNotModified)
+            return patched
+        except (cosmos_errors.CosmosAccessConditionFailedError, cosmos_errors.CosmosResourceNotFoundError):
+            return None
 
     async def query(
         self, container: ContainerProxy, sql: str, parameters: list[dict[str, Any]], partition_key: str | None = None
@@ -197,15 +215,15 @@ class CosmosStore:
             current = await self.read(container, item_id)
             decision = decide(current)
             if decision.document is None:
-                return UpdateReport(decision.result, conflicts, written=False)
+                return UpdateReport(decision.result, conflicts, written=False, document=current)
             body = _user_fields(decision.document)
             try:
                 if current is None:
-                    await self._call("create", container.create_item, body)
+                    written = await self._call("create", container.create_item, body)
                 else:
-                    await self._call("replace", container.replace_item, item_id, body,
-                                     etag=current["_etag"], match_condition=MatchConditions.IfNotModified)
-                return UpdateReport(decision.result, conflicts, written=True)
+                    written = await self._call("replace", container.replace_item, item_id, body,
+                                               etag=current["_etag"], match_condition=MatchConditions.IfNotModified)
+                return UpdateReport(decision.result, conflicts, written=True, document=written)
             except (cosmos_errors.CosmosAccessConditionFailedError, cosmos_errors.CosmosResourceExistsError):
                 conflicts += 1
                 # Full jitter keeps racing writers from retrying in lockstep.

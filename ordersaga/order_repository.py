@@ -12,18 +12,36 @@ from ordersaga.outcomes import Outcome, Rejected, RejectionCode, Succeeded, Tran
 _IMMUTABLE_FIELDS = ("customerId", "currency", "items")
 
 
+def order_version(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The version of an order document a saga holds on to: its ETag and status. The next
+    activity on the order writes against it without reading (If-Match); anyone else's write
+    in between changes the ETag, and that activity rereads (`transition`)."""
+    if not doc or "_etag" not in doc:
+        return None
+    return {"etag": doc["_etag"], "status": doc["status"]}
+
+
+def _with_version(outcome: Outcome, doc: dict[str, Any] | None) -> Outcome:
+    version = order_version(doc)
+    if isinstance(outcome, Succeeded) and version is not None:
+        return Succeeded(outcome.data | {"orderVersion": version})
+    return outcome
+
+
 async def create_order(store: CosmosStore, order: dict[str, Any], saga_instance_id: str) -> Outcome:
     """Create the order PENDING. Running it twice is harmless: an existing order with the same
     content counts as created; one with other content is refused rather than overwritten."""
     doc = new_order_document(order, saga_instance_id, iso(utc_now()))
-    if await store.create(store.orders, doc):
-        return Succeeded({"orderId": doc["id"], "status": doc["status"], "created": True})
+    created = await store.create_returning(store.orders, doc)
+    if created is not None:
+        return _with_version(Succeeded({"orderId": doc["id"], "status": doc["status"], "created": True}), created)
     existing = await store.read(store.orders, doc["id"])
     if existing is None:  # deleted between our create and read: let the retry policy try again
         raise TransientError(f"order {doc['id']} vanished while being created")
     if any(existing.get(f) != doc[f] for f in _IMMUTABLE_FIELDS):
         return Rejected(RejectionCode.ORDER_MISMATCH, f"order {doc['id']} already exists with other content")
-    return Succeeded({"orderId": doc["id"], "status": existing["status"], "created": False})
+    return _with_version(Succeeded({"orderId": doc["id"], "status": existing["status"], "created": False}),
+                         existing)
 
 
 async def transition(
@@ -37,9 +55,27 @@ async def transition(
     only_for_saga: str | None = None,
     requires_past: OrderStatus | None = None,
     extra: dict[str, Any] | None = None,
+    known: dict[str, Any] | None = None,
 ) -> Outcome:
     """Move an order to `target` if it is in one of `allowed_from`. Already at `target`
-    counts as done (a repeated activity changes nothing)."""
+    counts as done (a repeated activity changes nothing).
+
+    With `known`, the version this saga last wrote (`order_version`), the change is one
+    patch under If-Match and no read: that version is the saga's own write, so its status
+    is known and no cancel mark can be on it (the mark would have changed the ETag). When
+    the ETag is stale (a 412), the order is read and decided on as below.
+    """
+    if known is not None and _known_allows(known, target, allowed_from, requires_past):
+        now = iso(utc_now())
+        operations: list[dict[str, Any]] = [
+            {"op": "set", "path": "/status", "value": target.value},
+            {"op": "set", "path": "/updatedAt", "value": now},
+            {"op": "add", "path": "/statusHistory/-", "value": {"status": target.value, "at": now, "reason": reason}},
+        ]
+        operations += [{"op": "set", "path": f"/{name}", "value": value} for name, value in (extra or {}).items()]
+        written = await store.patch_if_unchanged(store.orders, order_id, operations, str(known["etag"]))
+        if written is not None:
+            return _with_version(Succeeded({"orderId": order_id, "status": target.value, "changed": True}), written)
 
     def decide(doc: dict[str, Any] | None) -> EtagDecision:
         if doc is None:
@@ -62,17 +98,25 @@ async def transition(
         return EtagDecision(updated, Succeeded({"orderId": order_id, "status": target.value, "changed": True}))
 
     report = await store.update_with_etag(store.orders, order_id, decide)
-    outcome: Outcome = report.result
-    return outcome
+    return _with_version(report.result, report.document)
 
 
-async def cancel_order(store: CosmosStore, order_id: str, saga_id: str, reason: str) -> Outcome:
+def _known_allows(known: dict[str, Any], target: OrderStatus, allowed_from: frozenset[OrderStatus],
+                  requires_past: OrderStatus | None) -> bool:
+    status = str(known.get("status"))
+    if not known.get("etag") or status == target.value or status not in {s.value for s in allowed_from}:
+        return False
+    return can_transition(status, target) and (requires_past is None or status == requires_past.value)
+
+
+async def cancel_order(store: CosmosStore, order_id: str, saga_id: str, reason: str,
+                       known: dict[str, Any] | None = None) -> Outcome:
     """The undo of create_order: a no-op when the order is absent, already cancelled, or was
     not created by this saga (an id clash must never cancel someone else's order)."""
     outcome = await transition(
         store, order_id, OrderStatus.CANCELLED, reason,
         allowed_from=frozenset({OrderStatus.PENDING, OrderStatus.APPROVED, OrderStatus.NEEDS_ATTENTION}),
-        only_for_saga=saga_id,
+        only_for_saga=saga_id, known=known,
     )
     if isinstance(outcome, Rejected) and outcome.code == RejectionCode.ORDER_NOT_FOUND:
         return Succeeded({"orderId": order_id, "status": None, "changed": False})

@@ -125,7 +125,7 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
             return await _replay(req, client, order_id, same=previous.get("fingerprint") == order["fingerprint"])
         # Requests racing with one key all get here before any saga exists: the first to
         # claim the key in Cosmos starts it, the others are answered from its claim.
-        earlier = await _claim_key(order_id, order["fingerprint"])
+        earlier, claim_etag = await _claim_key(order_id, order["fingerprint"])
         if earlier is not None:
             if earlier.get("fingerprint") != order["fingerprint"]:
                 return await _replay(req, client, order_id, same=False)
@@ -144,7 +144,7 @@ async def start_order(req: func.HttpRequest, client: df.DurableOrchestrationClie
         log.info("order %s: saga started", order_id)
     accepted = _accepted(req, client, order_id)
     if key is not None:
-        await _complete_claim(order_id, order["fingerprint"], accepted)
+        await _complete_claim(order_id, order["fingerprint"], accepted, claim_etag)
     return _response(accepted)
 
 
@@ -156,16 +156,18 @@ def _claim_id(order_id: str) -> str:
     return f"idempotency~{order_id}"  # `~`: never an inbound event's key (see ordersaga.inbox)
 
 
-async def _claim_key(order_id: str, fingerprint: str) -> dict[str, Any] | None:
+async def _claim_key(order_id: str, fingerprint: str) -> tuple[dict[str, Any] | None, str | None]:
     """Claim an Idempotency-Key (by its order id) with a create, which only one request can
-    win. None when this request holds the claim, else the earlier request's claim."""
+    win. (None, the claim's ETag) when this request holds the claim, else (the earlier
+    request's claim, None)."""
     store = await get_store()
     claim_id = _claim_id(order_id)
     claim = {"id": claim_id, "fingerprint": fingerprint, "claimedAt": iso(utc_now()),
              "ttl": store.settings.inbox_ttl_seconds}
-    if await store.create(store.inbox, claim):
-        return None
-    return await store.read(store.inbox, claim_id)
+    created = await store.create_returning(store.inbox, claim)
+    if created is not None:
+        return None, str(created["_etag"])
+    return await store.read(store.inbox, claim_id), None
 
 
 def _seconds_since(moment: Any) -> float:
@@ -187,11 +189,19 @@ def _response(answer: dict[str, Any], extra_headers: dict[str, str] | None = Non
                              headers=answer["headers"] | (extra_headers or {}))
 
 
-async def _complete_claim(order_id: str, fingerprint: str, accepted: dict[str, Any]) -> None:
+async def _complete_claim(order_id: str, fingerprint: str, accepted: dict[str, Any], etag: str | None) -> None:
     """Keep the 202 on the key's claim, so a repeat of the request gets this very answer back.
-    Best effort: the saga has started, and a repeat without it gets the answer rebuilt."""
+    Best effort: the saga has started, and a repeat without it gets the answer rebuilt.
+    With the ETag of this request's own claim it is one patch; otherwise read and replace."""
     store = await get_store()
     claim_id = _claim_id(order_id)
+    if etag is not None:
+        try:
+            if await store.patch_if_unchanged(store.inbox, claim_id,
+                                              [{"op": "set", "path": "/response", "value": accepted}], etag):
+                return
+        except Exception as error:  # noqa: BLE001 - the order is accepted either way
+            log.warning("order %s: patching the Idempotency-Key claim failed (%s); rereading", order_id, error)
 
     def decide(current: dict[str, Any] | None) -> EtagDecision:
         if current is not None and current.get("fingerprint") != fingerprint:

@@ -21,7 +21,9 @@ async def test_create_is_idempotent_and_refuses_other_content_under_the_same_id(
     order = make_order("o-1", ("SKU-A", 2))
     first = await run_activity("create_order", saga_request(order, "create_order"))
     again = await run_activity("create_order", saga_request(order, "create_order"))
+    version = first["data"].pop("orderVersion")
     assert first == {"ok": True, "data": {"orderId": "o-1", "status": "PENDING", "created": True}}
+    assert version["status"] == "PENDING" and version["etag"], "the saga gets the ETag its create produced"
     assert again["data"]["created"] is False and again["ok"]
     other = await run_activity("create_order", saga_request(make_order("o-1", ("SKU-B", 9)), "create_order"))
     assert (other["ok"], other["code"]) == (False, RejectionCode.ORDER_MISMATCH)
@@ -126,3 +128,36 @@ async def test_the_undo_never_cancels_an_order_another_saga_created(store: Cosmo
     undo = await run_activity("cancel_order", clash)
     assert undo["ok"] and undo["data"]["changed"] is False
     assert await status_of(store, "o-9") == "PENDING"
+
+
+async def test_a_known_version_is_written_without_a_read_and_a_stale_one_rereads(store: CosmosStore) -> None:
+    """The saga hands each order activity the version its last write produced: the write is
+    one If-Match patch. A customer's cancel mark in between changes the ETag, so the pivot
+    gets a 412, rereads, and refuses the marked order as it always did."""
+    order = make_order("o-v", ("SKU-A", 1))
+    created = await run_activity("create_order", saga_request(order, "create_order"))
+    version = created["data"]["orderVersion"]
+
+    before = store.requests.total
+    confirmed = await run_activity("confirm_order", saga_request(order, "confirm_order") | {"orderVersion": version})
+    assert confirmed["ok"] and confirmed["data"]["status"] == "APPROVED"
+    assert store.requests.total - before == 1 and store.requests.by_kind["patch"] >= 1, "one patch, no read"
+    newer = confirmed["data"]["orderVersion"]
+    assert newer["status"] == "APPROVED" and newer["etag"] != version["etag"]
+
+    ship = saga_request(order, "schedule_shipment") | {"orderVersion": newer}
+    shipped = await run_activity("schedule_shipment", ship)
+    assert shipped["ok"] and shipped["data"]["shipmentId"] == "shp-o-v"
+    doc = await order_repository.read_order(store, "o-v")
+    assert doc is not None and doc["shipment"]["shipmentId"] == "shp-o-v"
+    assert [h["status"] for h in doc["statusHistory"]] == ["PENDING", "APPROVED"]
+
+    # A stale version: the customer marked the order for cancellation after the saga's write.
+    marked = make_order("o-m", ("SKU-A", 1))
+    stale = (await run_activity("create_order", saga_request(marked, "create_order")))["data"]["orderVersion"]
+    decision, _ = await order_repository.request_cancellation(store, "o-m")
+    assert decision == "requested"
+    before = store.requests.total
+    refused = await run_activity("confirm_order", saga_request(marked, "confirm_order") | {"orderVersion": stale})
+    assert (refused["ok"], refused["code"]) == (False, RejectionCode.CANCEL_REQUESTED)
+    assert store.requests.total - before == 2, "the 412 patch, then the reread that finds the mark"
