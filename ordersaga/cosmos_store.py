@@ -164,6 +164,17 @@ class CosmosStore:
         except cosmos_errors.CosmosResourceExistsError:
             return None
 
+    async def patch_existing(self, container: ContainerProxy, item_id: str,
+                             operations: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Apply patch operations that do not depend on the document's content (set a field
+        to a value), atomically on the server and without reading; None when it is absent."""
+        try:
+            patched: dict[str, Any] = await self._call("patch", container.patch_item, item_id, partition_key=item_id,
+                                                       patch_operations=operations)
+            return patched
+        except cosmos_errors.CosmosResourceNotFoundError:
+            return None
+
     async def patch_if_unchanged(self, container: ContainerProxy, item_id: str, operations: list[dict[str, Any]],
                                  etag: str) -> dict[str, Any] | None:
         """Apply patch operations under If-Match `etag`, without reading first: for a writer
