@@ -183,7 +183,7 @@ class CosmosStore:
             async for page in pages:
                 items = [item async for item in page]
                 break
-            token = pages.continuation_token
+            token = getattr(pages, "continuation_token", None)  # AsyncPageIterator; typed as a bare iterator
             return items, str(token) if token else None
 
         return await self._call("query", run)

@@ -50,7 +50,7 @@ def shown_escaped(value: str, page: str) -> bool:
 
 
 async def page(app: AppClient, path: str) -> tuple[int, str]:
-    status, body, headers = await app.call("GET", path, admin=True)
+    status, body, _ = await app.call("GET", path, admin=True)
     return status, body if isinstance(body, str) else str(body)
 
 
