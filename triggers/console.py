@@ -26,7 +26,7 @@ from orchestrators.saga_steps import ORDER_SAGA, StepKind
 from ordersaga import inbox, order_repository
 from ordersaga.clock import iso, utc_now
 from ordersaga.cosmos_store import get_store
-from ordersaga.orders import OrderStatus
+from ordersaga.orders import TERMINAL_STATUSES, OrderStatus
 from triggers.http_api import SAFE_ID, order_not_found, path_id, saga_view
 from triggers.http_json import HttpError, json_errors
 
@@ -285,7 +285,9 @@ async def console_saga(req: func.HttpRequest, client: df.DurableOrchestrationCli
         attempts[step] = attempts.get(step, 0) + count
     running = saga["runtimeStatus"] in STILL_RUNNING or repair_running
     now = utc_now()
-    remaining = (view.get("attention") or {}).get("remainingUndos") or saga["undoStack"]
+    finished = view["status"] in {s.value for s in TERMINAL_STATUSES}
+    # A finished order has nothing left to undo, whatever its parked saga last recorded.
+    remaining = [] if finished else (view.get("attention") or {}).get("remainingUndos") or saga["undoStack"]
     nonce = secrets.token_urlsafe(16)
     links = Links(req)
     page = render(
@@ -295,7 +297,7 @@ async def console_saga(req: func.HttpRequest, client: df.DurableOrchestrationCli
         inbound=await inbox.records_for_order(store, order_id),
         outbound=[e for e in timeline if e.get("event") == "awaiting-reply"],
         remaining=remaining,
-        last_error=plain_error(saga["lastError"]), age=age(view["timestamps"]["createdAt"], now),
+        last_error=plain_error(saga["lastError"]), finished=finished, age=age(view["timestamps"]["createdAt"], now),
         parked=view["status"] == OrderStatus.NEEDS_ATTENTION.value,
         cancellable=view["status"] == OrderStatus.PENDING.value and not view["cancelRequested"],
         durable_url=links(f"/runtime/webhooks/durabletask/instances/{view['sagaInstanceId']}"),
