@@ -17,7 +17,7 @@ import pytest
 from devhost.worker_loop import on_worker_loop
 from ordersaga.clock import iso, utc_now
 from ordersaga.orders import new_order_document
-from tests.e2e.conftest import AppClient, StartApp, on_app_loop_store
+from tests.e2e.conftest import AppClient, MakeClouds, StartApp, on_app_loop_store
 from tests.e2e.fake_aws import FakePaymentService
 from tests.e2e.test_operator_and_sweeper import parked_order, resolve
 
@@ -143,3 +143,29 @@ async def test_saga_page_of_a_parked_saga_offers_the_operator_actions_and_shows_
     assert "inventory &lt;b&gt;restored&lt;/b&gt;" in after  # the operator's reason, escaped
     assert 'data-step="undo:reserve_inventory"' in after
 
+
+
+async def test_saga_page_shows_the_events_exchanged_with_aws(make_clouds: MakeClouds) -> None:
+    clouds = await make_clouds()
+    await clouds.stock("SKU-A", 5)
+    order_id = await clouds.app.place(("SKU-A", 1), customer="c-rich", price="12.50")
+    view = await clouds.app.finished(order_id, timeout=60)
+    assert view["status"] == "COMPLETED", view
+    status, saga = await page(clouds.app, f"/api/console/orders/{order_id}")
+    assert status == 200
+    events = re.search(r'<ul id="events">(.*?)</ul>', saga, re.S)
+    assert events, saga
+    assert "→ AWS" in events.group(1) and "← AWS" in events.group(1) and "PaymentReserved" in events.group(1)
+
+
+async def test_a_pending_order_offers_cancel_and_a_finished_one_nothing(start_app: StartApp) -> None:
+    app = await start_app()
+    [pending] = await write_orders(1, prefix="ord-open-")
+    [done] = await write_orders(1, status="COMPLETED", prefix="ord-done-")
+    status, open_page = await page(app, f"/api/console/orders/{pending}")
+    assert status == 200 and f'data-endpoint="/api/orders/{pending}/cancel"' in open_page
+    assert 'id="retry"' not in open_page
+    status, done_page = await page(app, f"/api/console/orders/{done}")
+    assert status == 200 and 'id="actions"' not in done_page
+    _, _, headers = await app.call("GET", f"/api/console/orders/{done}", admin=True)
+    assert "script-src 'nonce-" in headers["Content-Security-Policy"]
