@@ -104,6 +104,9 @@ async def test_hostile_values_come_back_escaped(start_app: StartApp) -> None:
     assert status == 200 and shown_escaped(XSS, listed) and shown_escaped(XSS_ID, listed)
     status, searched = await page(app, f"/api/console?q={quote(XSS)}")
     assert status == 200 and shown_escaped(XSS, searched)
+    [plain_id] = await write_orders(1, customer=XSS, prefix="ord-plain-")
+    status, saga = await page(app, f"/api/console/orders/{plain_id}")
+    assert status == 200 and shown_escaped(XSS, saga)
     status, body, _ = await app.call("GET", f"/api/console/orders/{quote(XSS_ID, safe='')}", admin=True)
     assert status == 400 and body["error"]["code"] == "INVALID_ID"
 
