@@ -208,6 +208,25 @@ class CosmosStore:
         except (cosmos_errors.CosmosAccessConditionFailedError, cosmos_errors.CosmosResourceNotFoundError):
             return False
 
+    async def query_page(
+        self, container: ContainerProxy, sql: str, parameters: list[dict[str, Any]], *, page_size: int,
+        continuation: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a query and the continuation token of the next (None after the last):
+        the server stops after `page_size` items, so a page costs the same however many
+        documents match."""
+
+        async def run() -> tuple[list[dict[str, Any]], str | None]:
+            pages = container.query_items(sql, parameters=parameters, max_item_count=page_size).by_page(continuation)
+            items: list[dict[str, Any]] = []
+            async for page in pages:
+                items = [item async for item in page]
+                break
+            token = getattr(pages, "continuation_token", None)  # AsyncPageIterator; typed as a bare iterator
+            return items, str(token) if token else None
+
+        return await self._call("query", run)
+
     # -- read → decide → write with If-Match, rereading on 412 -----------------------------
 
     async def update_with_etag(

@@ -55,3 +55,10 @@ async def record_poison(store: CosmosStore, reason: str, raw: Any) -> str:
 
 async def poison_records(store: CosmosStore) -> list[dict[str, Any]]:
     return await store.query(store.poison, "SELECT * FROM c", [])
+
+
+async def records_for_order(store: CosmosStore, order_id: str) -> list[dict[str, Any]]:
+    """The inbound events processed for one order (what AWS told us, when, and what came of it)."""
+    found = await store.query(store.inbox, "SELECT * FROM c WHERE c.orderId = @orderId",
+                              [{"name": "@orderId", "value": order_id}])
+    return sorted(found, key=lambda record: str(record.get("processedAt", "")))

@@ -192,3 +192,55 @@ async def pending_older_than(store: CosmosStore, cutoff: str) -> list[dict[str, 
         store.orders, "SELECT * FROM c WHERE c.status = @status AND c.createdAt < @cutoff",
         [{"name": "@status", "value": OrderStatus.PENDING.value}, {"name": "@cutoff", "value": cutoff}],
     )
+
+
+# -- the console's queries: one page at a time, counts and a histogram by the server --------
+
+# What a row of the console's order list needs; the projection keeps pages small.
+LIST_FIELDS = ("id", "status", "customerId", "total", "currency", "createdAt", "updatedAt", "sagaInstanceId",
+               "cancelRequested", "attention", "statusHistory")
+
+
+def _list_filter(status: OrderStatus | None, since: str | None, id_prefix: str | None
+                 ) -> tuple[str, list[dict[str, Any]]]:
+    clauses, parameters = [], []
+    if status is not None:
+        clauses.append("c.status = @status")
+        parameters.append({"name": "@status", "value": status.value})
+    if since is not None:
+        clauses.append("c.createdAt >= @since")
+        parameters.append({"name": "@since", "value": since})
+    if id_prefix:
+        clauses.append("STARTSWITH(c.id, @prefix)")
+        parameters.append({"name": "@prefix", "value": id_prefix})
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), parameters
+
+
+async def page_of_orders(
+    store: CosmosStore, *, status: OrderStatus | None = None, since: str | None = None, id_prefix: str | None = None,
+    page_size: int = 25, continuation: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest orders first, one page per call: Cosmos stops after `page_size` and hands back a
+    continuation token for the next page (None after the last)."""
+    where, parameters = _list_filter(status, since, id_prefix)
+    fields = ", ".join(f"c.{name}" for name in LIST_FIELDS)
+    return await store.query_page(store.orders, f"SELECT {fields} FROM c{where} ORDER BY c.createdAt DESC",
+                                  parameters, page_size=page_size, continuation=continuation)
+
+
+async def count_orders(store: CosmosStore, status: OrderStatus, since: str | None = None,
+                       id_prefix: str | None = None) -> int:
+    """How many orders have `status` (COUNT runs on the server; no documents travel)."""
+    where, parameters = _list_filter(status, since, id_prefix)
+    found = await store.query(store.orders, f"SELECT VALUE COUNT(1) FROM c{where}", parameters)
+    return int(found[0]) if found else 0  # type: ignore[call-overload]
+
+
+async def creation_times(store: CosmosStore, since: str | None, limit: int,
+                         status: OrderStatus | None = None, id_prefix: str | None = None) -> list[dict[str, Any]]:
+    """`status` and `createdAt` of the newest `limit` orders in the range, for the histogram
+    (two fields per order; GROUP BY is not available on the local Cosmos server)."""
+    where, parameters = _list_filter(status, since, id_prefix)
+    return await store.query(store.orders,
+                             f"SELECT TOP {int(limit)} c.status, c.createdAt FROM c{where} ORDER BY c.createdAt DESC",
+                             parameters)

@@ -29,3 +29,13 @@ if [ "$(cat node_modules/.installed 2>/dev/null)" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > node_modules/.installed
 fi
+
+# The console's browser tests (tests/browser) drive the system's chromium through Playwright
+# (pinned in requirements-dev.txt; its own browser download is never used). Installed where
+# that is possible without asking: as root with apt-get (CI on Debian); elsewhere they skip.
+if ! command -v chromium > /dev/null 2>&1 && [ ! -x /usr/bin/chromium ] \
+   && command -v apt-get > /dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "bootstrap: installing chromium (apt-get) for the console's browser tests"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+fi

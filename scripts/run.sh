@@ -7,6 +7,10 @@
 # Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+STEPS=7
+step() { echo "[$1/$STEPS] $2"; }
+
+step 1 "installing what is missing (Python packages, local servers)…"
 bash scripts/bootstrap.sh
 
 PORT="${PORT:-7071}"
@@ -49,6 +53,7 @@ PY
   exit 1
 }
 
+step 2 "starting Azurite (Durable storage)…"
 if port_busy 10000; then
   echo "run: port 10000 is in use; assuming Azurite is already running"
 else
@@ -58,6 +63,7 @@ else
   wait_port 10000 azurite
 fi
 
+step 3 "starting the Cosmos DB protocol server…"
 if port_busy "$COSMOS_PORT"; then
   echo "run: port $COSMOS_PORT is in use; assuming a Cosmos DB emulator or server is listening there"
 else
@@ -68,6 +74,7 @@ fi
 
 # The AWS side and both Event Grid topics; the Azure-bound topic delivers to the app's
 # Event Grid trigger, the AWS-bound one takes the app's key from local.settings.json.
+step 4 "starting the cross-cloud loop (Event Grid topics, moto, the AWS payment participant)…"
 EVENTGRID_TOPIC_KEY="$(.venv/bin/python -c 'import json; print(json.load(open("local.settings.json"))["Values"]["EVENTGRID_TOPIC_KEY"])')"
 EVENTGRID_TOPIC_KEY="$EVENTGRID_TOPIC_KEY" .venv/bin/python -m local_cloud \
   --app-webhook "http://127.0.0.1:$PORT/runtime/webhooks/eventgrid?functionName=aws_events" \
@@ -76,6 +83,7 @@ EVENTGRID_TOPIC_KEY="$EVENTGRID_TOPIC_KEY" .venv/bin/python -m local_cloud \
 pids+=($!)
 wait_port "$EVENTGRID_PORT" local_cloud
 
+step 5 "starting the function app…"
 if command -v func > /dev/null 2>&1; then
   echo "run: starting the app on Azure Functions Core Tools"
   func start --port "$PORT" &
@@ -86,13 +94,16 @@ else
     --store .devhost/devhost.sqlite --anonymous &
 fi
 pids+=($!)
+step 6 "waiting for the Functions host to report Running…"
 wait_host "$PORT"
 
+step 7 "seeding demo stock and customers…"
 .venv/bin/python scripts/seed_demo.py "http://127.0.0.1:$PORT"
 
 cat <<INFO
 
   Order API      http://localhost:$PORT/api/orders
+  Saga console   http://localhost:$PORT/api/console   (local hosts check no key; on Azure add ?code=<master key>)
   Durable API    http://localhost:$PORT/runtime/webhooks/durabletask/instances
   devhost UI     http://localhost:$PORT/devhost/   (when running on devhost)
   Cosmos DB      https://localhost:$COSMOS_PORT/   (self-signed TLS)

@@ -233,7 +233,7 @@ async def _replay(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
     return _response(answer, {REPLAYED_HEADER: "true"})
 
 
-def _saga_view(order_id: str, doc: dict[str, Any] | None, status: Any) -> dict[str, Any]:
+def saga_view(order_id: str, doc: dict[str, Any] | None, status: Any) -> dict[str, Any]:
     """One JSON view of where a saga stands, from the order document and the orchestration."""
     progress = (status.custom_status if status else None) or {}
     if isinstance(progress, str):
@@ -286,7 +286,7 @@ async def get_order(req: func.HttpRequest, client: df.DurableOrchestrationClient
     status = await client.get_status(order_id)
     if doc is None and not (status and status.instance_id):
         raise order_not_found(order_id)
-    return json_response(_saga_view(order_id, doc, status if status and status.instance_id else None))
+    return json_response(saga_view(order_id, doc, status if status and status.instance_id else None))
 
 
 @bp.route(route="orders/{orderId}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

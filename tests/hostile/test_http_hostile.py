@@ -9,6 +9,7 @@ nothing behind: no order document, no orchestration, no reservation, no stock ch
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
 import urllib.error
@@ -155,7 +156,20 @@ CORPUS: list[Request] = [
     ("resolve without reason", "POST", "/api/orders/ord-x/resolve", {"action": "retry"}, {}),
     ("resolve invalid JSON", "POST", "/api/orders/ord-x/resolve", b"{", {}),
     ("list by unknown status", "GET", "/api/orders?status=%27%20OR%201%3D1", None, {}),
+    # The saga console (HTML pages; their refusals are the same JSON errors).
+    *[(f"console saga id in path {bad!r}", "GET", f"/api/console/orders/{quoted(bad)}", None, {}) for bad in NASTY_IDS],
+    ("console unknown order", "GET", "/api/console/orders/ord-nobody", None, {}),
+    ("console unknown status", "GET", f"/api/console?status={quoted('<script>alert(1)</script>')}", None, {}),
+    ("console status injection", "GET", "/api/console?status=%27%20OR%201%3D1", None, {}),
+    ("console unknown range", "GET", "/api/console?range=" + quoted('" onmouseover=alert(1)'), None, {}),
+    ("console search too long", "GET", f"/api/console?q={'x' * 201}", None, {}),
+    ("console page token too long", "GET", f"/api/console?page={'x' * 4097}", None, {}),
 ]
+
+# Shown back on the console page: every one must come back as text, never as markup.
+XSS_PAYLOADS = ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "'><svg onload=alert(1)>",
+                "javascript:alert(1)", "</textarea><script>alert(1)</script>", "{{7*7}}", "&lt;script&gt;"]
+HTML_SPECIAL = set("<>\"'&")
 
 
 def send(base: str, key: str, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
@@ -225,6 +239,19 @@ async def test_a_corpus_of_bad_requests_gets_4xx_json_and_leaves_nothing(
     assert await app.host.get_status(order_id_for(None)) is None
     with capsys.disabled():
         print("\n" + summary("http", outcomes))
+
+
+async def test_the_console_shows_hostile_search_text_escaped(app: AppClient) -> None:
+    for payload in [*XSS_PAYLOADS, *NASTY_IDS]:
+        status, page = await asyncio.to_thread(send, app.base, app.master_key, "GET",
+                                               f"/api/console?q={quoted(payload)}", None, {})
+        assert status == 200, (payload, page)
+        assert isinstance(page, str)
+        searched = payload.strip()
+        if HTML_SPECIAL & set(searched):
+            assert searched not in page, f"{payload!r} came back unescaped"
+        if searched and "\x00" not in searched:
+            assert searched in html.unescape(page), f"{payload!r} was not shown back"
 
 
 async def test_one_idempotency_key_raced_with_six_bodies_starts_one_order(app: AppClient) -> None:
