@@ -20,6 +20,7 @@ import asyncio
 import collections
 import json
 import logging
+import os
 import time
 import traceback
 import uuid
@@ -118,7 +119,8 @@ class DurableEngine:
     def __init__(self, *, store: Store, app: LoadedApp, invoker: Invoker,
                  loop: asyncio.AbstractEventLoop, faults: FaultPlan,
                  activity_overrides: dict[str, Callable] | None = None,
-                 disabled: Iterable[str] = ()) -> None:
+                 disabled: Iterable[str] = (),
+                 max_concurrent_activities: int | None = None) -> None:
         self.store = store
         self.app = app
         self.invoker = invoker
@@ -127,6 +129,11 @@ class DurableEngine:
         self.activity_overrides = {k.lower(): v for k, v in (activity_overrides or {}).items()}
         # function names disabled by AzureWebJobs.<name>.Disabled (see disabled.py)
         self.disabled = frozenset(disabled)
+        # host.json durableTask.maxConcurrentActivityFunctions: the extension runs at most this
+        # many activities at once per worker and leaves the rest queued (its default is ten
+        # per processor). Without the limit every queued activity would start at once.
+        self.max_concurrent_activities = max_concurrent_activities or 10 * (os.cpu_count() or 1)
+        self._activity_slots = asyncio.Semaphore(self.max_concurrent_activities)
         self._running: set[str] = set()
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -614,7 +621,8 @@ class DurableEngine:
             log.warning("devhost: fault: delaying %s (%s) by %ss", item.name, item.instance_id,
                         faults.delay_s)
             await asyncio.sleep(faults.delay_s)
-        result = await self._execute_activity(item)
+        async with self._activity_slots:
+            result = await self._execute_activity(item)
         if faults.take_crash():
             log.warning("devhost: fault: %s (%s #%d) ran but its result is dropped, as if the "
                         "host crashed before recording it; it will run again", item.name,

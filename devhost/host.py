@@ -168,6 +168,8 @@ class DevHost:
     async def stop(self) -> None:
         await on_worker_loop(self._stop)
 
+    max_concurrent_activities: int | None = None  # host.json, else the extension's default
+
     def _read_host_json(self) -> None:
         path = os.path.join(self.app_dir, "host.json")
         if not os.path.exists(path):
@@ -186,6 +188,9 @@ class DevHost:
             hub = os.environ.get(hub[1:-1], "")  # an app-setting reference, resolved like the host does
         if hub and "%" not in hub:
             self.hub_name = hub
+        concurrent = (extensions.get("durableTask") or {}).get("maxConcurrentActivityFunctions")
+        if isinstance(concurrent, int) and concurrent > 0:
+            self.max_concurrent_activities = concurrent
         overridable = (extensions.get("durableTask") or {}).get("overridableExistingInstanceStates")
         if isinstance(overridable, str) and overridable.lower() in ("anystate", "nonrunningstates"):
             self.overridable_existing_instance_states = overridable
@@ -215,7 +220,8 @@ class DevHost:
         engine = self._engine = DurableEngine(store=self.store, app=loaded, invoker=invoker,
                                               loop=loop, faults=fault_plan,
                                               activity_overrides=self.activity_overrides,
-                                              disabled=disabled)
+                                              disabled=disabled,
+                                              max_concurrent_activities=self.max_concurrent_activities)
         for name in self.activity_overrides:
             if loaded.activity(name) is None:
                 raise ValueError(f"devhost: activity_overrides names '{name}', which is not "

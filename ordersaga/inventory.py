@@ -140,6 +140,19 @@ def _settle(doc: dict[str, Any], order_id: str, outcome: str, now: datetime, ret
     return StockChange(updated, applied=True)
 
 
+def release_or_bar(doc: dict[str, Any], order_id: str, now: datetime, retention: timedelta) -> StockChange:
+    """Release what the order holds here; when it holds nothing, leave a settled marker of 0
+    units instead, so that its reservation, if it is still on its way (the saga gave up
+    waiting for it), takes nothing when it arrives."""
+    change = release(doc, order_id, now, retention)
+    if change.document is not None or order_id in (doc.get("settled") or {}):
+        return change
+    updated = _copy(doc)
+    updated["settled"][order_id] = {"outcome": "released", "quantity": 0, "at": now.isoformat()}
+    _prune(updated, now, retention)
+    return StockChange(updated, applied=False)
+
+
 def release(doc: dict[str, Any], order_id: str, now: datetime, retention: timedelta) -> StockChange:
     """Give back exactly what this order holds; a no-op when it holds nothing."""
     return _settle(doc, order_id, "released", now, retention)

@@ -99,8 +99,9 @@ async def _reserve_sku(store: CosmosStore, order_id: str, sku: str, quantity: in
     raise TransientError(f"{sku}: buckets still contended after {store.settings.conflict_max_attempts} rounds")
 
 
-async def _settle_bucket(store: CosmosStore, order_id: str, doc_id: str, outcome: str) -> tuple[bool, int]:
-    settle = inventory.release if outcome == "released" else inventory.commit
+async def _settle_bucket(store: CosmosStore, order_id: str, doc_id: str, outcome: str,
+                         bar: bool = False) -> tuple[bool, int]:
+    settle = inventory.commit if outcome == "sold" else inventory.release_or_bar if bar else inventory.release
 
     def decide(doc: dict[str, Any] | None) -> EtagDecision:
         if doc is None:
@@ -151,8 +152,11 @@ async def settle_items(store: CosmosStore, order_id: str, skus: list[str], outco
     for sku in sorted(set(skus)):
         known = [h["bucket"] for h in holdings or [] if h.get("sku") == sku]
         doc_ids = known if holdings is not None else await _bucket_ids(store, sku)
+        # Not knowing where the units are means the reservation's answer never came: it may
+        # still be running, so a release bars the order in every bucket it finds empty.
+        bar = holdings is None and outcome == "released"
         for doc_id in doc_ids:
-            applied, seen = await _settle_bucket(store, order_id, doc_id, outcome)
+            applied, seen = await _settle_bucket(store, order_id, doc_id, outcome, bar)
             conflicts += seen
             if applied and sku not in changed:
                 changed.append(sku)

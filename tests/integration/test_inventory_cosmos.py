@@ -151,3 +151,16 @@ async def _settle_half(winners: list[str]) -> dict:
     await cosmos_store.close_stores()
     assert view is not None and not isinstance(view, Rejected)
     return view
+
+
+@pytest.mark.parametrize("buckets", [1, 4])
+async def test_a_release_before_its_reservation_arrives_bars_it(store: CosmosStore, buckets: int) -> None:
+    """The saga gave up waiting for the reservation (timeout) and released without knowing
+    where units are; the reservation, still on its way, must then take nothing."""
+    await inventory_repository.set_available(store, "SKU-L", 8, buckets)
+    released = await inventory_repository.settle_items(store, "late", ["SKU-L"], "released", None)
+    assert isinstance(released, Succeeded) and released.data["released"] == []
+    late = await inventory_repository.reserve_items(store, "late", [{"sku": "SKU-L", "quantity": 2}])
+    assert isinstance(late, Succeeded) and late.data["holdings"] == []
+    view = await stock(store, "SKU-L")
+    assert (view["available"], view["reserved"], view["reservations"]) == (8, 0, {})
