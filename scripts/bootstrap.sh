@@ -33,9 +33,12 @@ fi
 # The console's browser tests (tests/browser) drive the system's chromium through Playwright
 # (pinned in requirements-dev.txt; its own browser download is never used). Installed where
 # that is possible without asking: as root with apt-get (CI on Debian); elsewhere they skip.
-if ! command -v chromium > /dev/null 2>&1 && [ ! -x /usr/bin/chromium ] \
-   && command -v apt-get > /dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "bootstrap: installing chromium (apt-get) for the console's browser tests"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+if ! command -v chromium > /dev/null 2>&1 && [ ! -x /usr/bin/chromium ] && command -v apt-get > /dev/null 2>&1; then
+  as_root=""
+  if [ "$(id -u)" != 0 ] && sudo -n true > /dev/null 2>&1; then as_root="sudo -n"; fi
+  if [ "$(id -u)" = 0 ] || [ -n "$as_root" ]; then
+    echo "bootstrap: installing chromium (apt-get) for the console's browser tests"
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium > /dev/null
+  fi
 fi

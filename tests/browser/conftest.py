@@ -24,7 +24,10 @@ def chromium_path() -> str | None:
 async def browser() -> AsyncIterator[Browser]:
     path = chromium_path()
     if path is None:
-        pytest.skip("no chromium on PATH (scripts/bootstrap.sh installs it with apt-get where it can)")
+        message = "no chromium on PATH (scripts/bootstrap.sh installs it with apt-get where it can)"
+        if os.environ.get("CONSOLE_BROWSER_REQUIRED") == "1":  # CI: a skipped browser test is a failure
+            pytest.fail(message)
+        pytest.skip(message)
     async with async_playwright() as playwright:
         # root (CI containers) cannot use chromium's user-namespace sandbox
         args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
