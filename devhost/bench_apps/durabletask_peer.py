@@ -5,7 +5,8 @@ Starts durabletask's in-memory test backend (``durabletask.testing``, a gRPC ser
 ``TaskHubGrpcWorker`` connected to it, both in this process, registers the same 6-step
 no-op chain as ``bench_apps/noop_chain``, then for each N: schedules N instances at once
 (a thread pool of clients calls ``schedule_new_orchestration``) and waits until all N are
-completed. Prints one JSON line: ``{"<N>": {"seconds": s | null, "completed": k}, ...}``.
+completed. Prints ``progress <k>`` lines on stderr, then one JSON line:
+``{"<N>": {"seconds": s | null, "completed": k}, ...}``.
 
     python durabletask_peer.py --sizes 50,200 --timeout 120
 """
@@ -62,6 +63,7 @@ def run_size(hub: client.TaskHubGrpcClient, n: int, timeout: float, tag: str) ->
         if state is None or state.runtime_status != client.OrchestrationStatus.COMPLETED:
             break
         done += 1
+        print(f"progress {done}", file=sys.stderr, flush=True)  # bench_peer's progress bar
     seconds = time.perf_counter() - started
     return {"seconds": seconds if done == n else None, "completed": done}
 
