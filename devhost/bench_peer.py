@@ -18,6 +18,11 @@ stderr; the last stdout line is one JSON object::
     {"devhost_50", "peer_50", "ratio_50", "devhost_200", "peer_200", "devhost_200_completed"}
 
     .venv/bin/python -m devhost.bench_peer [--sizes 50,200] [--timeout 120] [--no-peer]
+    .venv/bin/python -m devhost.bench_peer --profile 200   # cProfile of devhost, no peer
+
+``--profile N`` runs devhost in this process instead (same app, same HTTP driving), with
+cProfile on devhost's worker-loop thread (server, engine, replay, store all run there), and
+prints the top 15 functions by cumulative and by own time to stderr.
 """
 from __future__ import annotations
 
@@ -157,6 +162,37 @@ def bar(label: str, n: int) -> tuple[tqdm, Callable[[int], None]]:
     return progress_bar, update
 
 
+def profile_devhost(n: int, timeout: float) -> None:
+    import cProfile
+    import logging
+    import pstats
+
+    from devhost import DevHost
+    from devhost.worker_loop import run_sync, worker_loop
+
+    logging.getLogger("devhost").setLevel(logging.WARNING)
+    host = DevHost(app_dir=APP_DIR, port=0, store=":memory:", anonymous=True, timers=False)
+    run_sync(host._start)
+    try:
+        asyncio.run(run_devhost(host.base_url, 2, 30, "warmup"))
+        profiler = cProfile.Profile()
+        loop = worker_loop()
+        # cProfile.enable() profiles the calling thread: call it on the worker-loop thread
+        asyncio.run_coroutine_threadsafe(_call(profiler.enable), loop).result()
+        run = asyncio.run(run_devhost(host.base_url, n, timeout, f"profile{n}"))
+        asyncio.run_coroutine_threadsafe(_call(profiler.disable), loop).result()
+    finally:
+        run_sync(host._stop)
+    print(f"devhost N={n}: {run.completed} completed in {fmt(run.seconds, '.3f')} s "
+          f"(under cProfile)", file=sys.stderr)
+    for key in ("cumulative", "tottime"):
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats(key).print_stats(15)
+
+
+async def _call(function: Callable[[], None]) -> None:
+    function()
+
+
 def fmt(value: float | None, spec: str = ".1f") -> str:
     return "null" if value is None else format(value, spec)
 
@@ -167,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
                                                            "for the JSON keys' suffixes)")
     parser.add_argument("--timeout", type=float, default=120.0, help="per side and N, seconds")
     parser.add_argument("--no-peer", action="store_true", help="devhost side only")
+    parser.add_argument("--profile", type=int, metavar="N",
+                        help="profile devhost in-process with N instances, then exit")
     args = parser.parse_args(argv)
+    if args.profile:
+        profile_devhost(args.profile, args.timeout)
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     peer_python = None if args.no_peer else ensure_peer_venv()
 
