@@ -22,7 +22,8 @@ stderr; the last stdout line is one JSON object::
 
 ``--profile N`` runs devhost in this process instead (same app, same HTTP driving), with
 cProfile on devhost's worker-loop thread (server, engine, replay, store all run there), and
-prints the top 15 functions by cumulative and by own time to stderr.
+prints the top 15 functions by cumulative and by own time to stderr (wall clock; with
+``--profile-cpu`` the thread's CPU time).
 """
 from __future__ import annotations
 
@@ -162,7 +163,7 @@ def bar(label: str, n: int) -> tuple[tqdm, Callable[[int], None]]:
     return progress_bar, update
 
 
-def profile_devhost(n: int, timeout: float) -> None:
+def profile_devhost(n: int, timeout: float, cpu_clock: bool) -> None:
     import cProfile
     import logging
     import pstats
@@ -175,7 +176,7 @@ def profile_devhost(n: int, timeout: float) -> None:
     run_sync(host._start)
     try:
         asyncio.run(run_devhost(host.base_url, 2, 30, "warmup"))
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.thread_time if cpu_clock else time.perf_counter)
         loop = worker_loop()
         # cProfile.enable() profiles the calling thread: call it on the worker-loop thread
         asyncio.run_coroutine_threadsafe(_call(profiler.enable), loop).result()
@@ -205,9 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peer", action="store_true", help="devhost side only")
     parser.add_argument("--profile", type=int, metavar="N",
                         help="profile devhost in-process with N instances, then exit")
+    parser.add_argument("--profile-cpu", action="store_true",
+                        help="with --profile: the thread's CPU time instead of wall time "
+                             "(wall time counts waiting for the GIL inside calls that drop it)")
     args = parser.parse_args(argv)
     if args.profile:
-        profile_devhost(args.profile, args.timeout)
+        profile_devhost(args.profile, args.timeout, args.profile_cpu)
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     peer_python = None if args.no_peer else ensure_peer_venv()
