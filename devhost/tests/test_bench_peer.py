@@ -23,7 +23,7 @@ PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__
 
 def test_devhost_side_completes_every_instance_and_prints_the_json_last():
     run = subprocess.run(
-        [sys.executable, "-m", "devhost.bench_peer", "--sizes", "4,10", "--no-peer",
+        [sys.executable, "-m", "devhost.bench_peer", "--sizes", "4,10", "--repeat", "1", "--no-peer",
          "--timeout", "60"],
         cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120,
         env=dict(os.environ, PYTHONPATH=PROJECT_DIR))
