@@ -59,6 +59,7 @@ class Run:
     n: int
     completed: int
     seconds: float | None  # None: not all N completed within the timeout
+    cpu_seconds: float | None = None  # CPU the side's process used meanwhile (less load-bound)
 
     @property
     def rate(self) -> float | None:
@@ -96,7 +97,8 @@ class DevhostProcess:
 
 
 async def run_devhost(base_url: str, n: int, timeout: float, tag: str,
-                      progress: Callable[[int], None] = lambda _done: None) -> Run:
+                      progress: Callable[[int], None] = lambda _done: None,
+                      pid: int | None = None) -> Run:
     """Start N instances at once over HTTP, poll one instance query until all are terminal."""
     hooks = f"{base_url}/runtime/webhooks/durabletask"
     prefix = f"{tag}-"
@@ -110,7 +112,7 @@ async def run_devhost(base_url: str, n: int, timeout: float, tag: str,
                     raise RuntimeError(f"start {prefix}{i}: HTTP {resp.status} "
                                        f"{await resp.text()}")
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), process_cpu_seconds(pid)
         await asyncio.gather(*(start(i) for i in range(n)))
         completed = 0
         while True:
@@ -123,10 +125,22 @@ async def run_devhost(base_url: str, n: int, timeout: float, tag: str,
             completed = len(rows)
             progress(completed)
             if completed >= n:
-                return Run(n, completed, time.perf_counter() - started)
+                cpu = process_cpu_seconds(pid)
+                return Run(n, completed, time.perf_counter() - started,
+                           None if cpu is None or cpu_started is None else cpu - cpu_started)
             if time.perf_counter() - started > timeout:
                 return Run(n, completed, None)
             await asyncio.sleep(POLL_SECONDS)
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU of process ``pid`` from /proc (Linux); None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ensure_peer_venv() -> str:
@@ -155,7 +169,7 @@ def run_peer(python: str, n: int, timeout: float,
     if proc.wait() != 0:
         raise RuntimeError(f"peer driver exited {proc.returncode}")
     figures = json.loads(out.strip().splitlines()[-1])[str(n)]
-    return Run(n, figures["completed"], figures["seconds"])
+    return Run(n, figures["completed"], figures["seconds"], figures.get("cpu_seconds"))
 
 
 def best(previous: Run | None, run: Run) -> Run:
@@ -238,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             for attempt in range(args.repeat):
                 progress_bar, update = bar(f"devhost N={n} #{attempt + 1}", n)
                 run = asyncio.run(run_devhost(devhost.base_url, n, args.timeout,
-                                              f"run{n}-{attempt}", update))
+                                              f"run{n}-{attempt}", update,
+                                              devhost.proc.pid if devhost.proc else None))
                 progress_bar.close()
                 devhost_runs[n] = best(devhost_runs.get(n), run)
                 if peer_python is not None:
@@ -248,14 +263,16 @@ def main(argv: list[str] | None = None) -> int:
                     peer_runs[n] = best(peer_runs.get(n), run)
 
     print(f"best of {args.repeat}:", file=sys.stderr)
-    print(f"{'side':<10}{'N':>6}{'completed':>11}{'seconds':>10}{'sagas/s':>10}",
+    print(f"{'side':<10}{'N':>6}{'completed':>11}{'seconds':>10}{'sagas/s':>10}{'CPU ms/saga':>13}",
           file=sys.stderr)
     for n in sizes:
         for side, runs in (("devhost", devhost_runs), ("peer", peer_runs)):
             if n in runs:
                 r = runs[n]
                 print(f"{side:<10}{n:>6}{r.completed:>11}{fmt(r.seconds, '.3f'):>10}"
-                      f"{fmt(r.rate):>10}", file=sys.stderr)
+                      f"{fmt(r.rate):>10}"
+                      f"{fmt(None if r.cpu_seconds is None else 1000 * r.cpu_seconds / n):>13}",
+                      file=sys.stderr)
 
     def rate(runs: dict[int, Run], n: int) -> float | None:
         value = runs[n].rate if n in runs else None

@@ -6,7 +6,7 @@ Starts durabletask's in-memory test backend (``durabletask.testing``, a gRPC ser
 no-op chain as ``bench_apps/noop_chain``, then for each N: schedules N instances at once
 (a thread pool of clients calls ``schedule_new_orchestration``) and waits until all N are
 completed. Prints ``progress <k>`` lines on stderr, then one JSON line:
-``{"<N>": {"seconds": s | null, "completed": k}, ...}``.
+``{"<N>": {"seconds": s | null, "completed": k, "cpu_seconds": c}, ...}``.
 
     python durabletask_peer.py --sizes 50,200 --timeout 120
 """
@@ -44,7 +44,7 @@ def free_port() -> int:
 
 def run_size(hub: client.TaskHubGrpcClient, n: int, timeout: float, tag: str) -> dict:
     ids = [f"{tag}-{i}" for i in range(n)]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     # "at once": the starts go out concurrently, as devhost's side does over HTTP
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda iid: hub.schedule_new_orchestration(noop_chain, instance_id=iid),
@@ -65,7 +65,9 @@ def run_size(hub: client.TaskHubGrpcClient, n: int, timeout: float, tag: str) ->
         done += 1
         print(f"progress {done}", file=sys.stderr, flush=True)  # bench_peer's progress bar
     seconds = time.perf_counter() - started
-    return {"seconds": seconds if done == n else None, "completed": done}
+    # CPU of this whole process (backend, worker and client threads) over the same span
+    return {"seconds": seconds if done == n else None, "completed": done,
+            "cpu_seconds": time.process_time() - cpu_started}
 
 
 def main() -> int:
