@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from azure.functions import meta
 
+from . import sdk_speedups
 from . import settings as app_settings
 from .admin import AdminApi
 from .auth import Keys
@@ -208,6 +209,11 @@ class DevHost:
         fault_plan = (FaultPlan(self.fault_spec) if self.fault_spec is not None else
                       FaultPlan.from_setting(app_settings.setting(self.settings,
                                                                   "DEVHOST_FAULTS")))
+        memo = app_settings.setting(self.settings, "DEVHOST_SDK_TIMESTAMP_MEMO") or "1"
+        if memo.strip().lower() in ("0", "false"):
+            sdk_speedups.uninstall()
+        else:
+            sdk_speedups.install()
         loaded = self._loaded = load_app(self.app_dir, self.module)
         # the settings are in os.environ by now, next to the process's own variables
         disabled = self.disabled_functions = disabled_functions(loaded, os.environ)
