@@ -80,3 +80,22 @@ async def test_a_refused_action_shows_why(start_app: StartApp, browser: Browser,
     await expect(page.locator("#message")).to_contain_text("Refused (409 NOT_PARKED)")
     await expect(page.locator("#message")).to_contain_text("not NEEDS_ATTENTION")
     await page.screenshot(path=str(screenshots / "console-refused.png"), full_page=True)
+
+
+async def test_a_declined_order_is_found_by_its_status_and_says_why(start_app: StartApp, browser: Browser,
+                                                                   screenshots: Path) -> None:
+    aws = FakePaymentService(reply="PaymentDeclined", reason="card expired")
+    app = await start_app(activity_overrides=aws.overrides())
+    aws.host = app.host
+    await app.stock("SKU-1", 5)
+    order_id = await app.place(("SKU-1", 1))
+    await app.host.wait_for_completion(order_id, timeout=30)
+
+    page = await console_page(browser, app, "/api/console")
+    await page.locator('select[name="status"]').select_option("CANCELLED")
+    await page.get_by_role("button", name="Show").click()
+    await page.get_by_role("link", name=order_id).click()
+    await expect(page.locator("#order-status")).to_have_text("CANCELLED")
+    await expect(page.locator("#last-error")).to_contain_text("card expired")
+    await expect(page.locator("#last-error")).to_contain_text("PAYMENT_DECLINED")
+    await page.screenshot(path=str(screenshots / "console-declined.png"), full_page=True)
