@@ -31,7 +31,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import sys
 import tempfile
 import time
@@ -47,7 +46,7 @@ from tqdm import tqdm
 from aws.seed import put_account
 from local_cloud.invariants import check_payments
 from local_cloud.loop import CrossCloudLoop, LoopOptions
-from local_cloud.processes import REPO_ROOT, CosmosServer, free_port
+from local_cloud.processes import REPO_ROOT, CosmosServer, DevhostProcess, free_port
 from ordersaga.config import CosmosSettings
 from ordersaga.cosmos_store import CosmosStore
 
@@ -80,41 +79,17 @@ def outcome_of(output: Any, runtime: str) -> str:
     return "out_of_stock" if code == "OUT_OF_STOCK" else f"{str(output.get('status')).lower()}:{code}"
 
 
-class Host:
-    """`python -m devhost` for this app on a fixed port and SQLite file, so a restart after
-    kill -9 finds the same store and the same URL."""
+class Host(DevhostProcess):
+    """The app on devhost, counting the kills the bench gives it."""
 
     def __init__(self, port: int, store: Path, env: dict[str, str]) -> None:
-        self.port, self.store, self.env = port, store, env
-        self.base = f"http://127.0.0.1:{port}"
-        self.process: asyncio.subprocess.Process | None = None
+        super().__init__(port, store, env)
         self.kills = 0
 
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "devhost", "--app-dir", str(REPO_ROOT), "--port", str(self.port),
-            "--store", str(self.store), "--anonymous", "--no-timers", "--log-level", "WARNING",
-            cwd=REPO_ROOT, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), 90)
-        if not line.startswith(b"devhost ready: "):
-            raise RuntimeError(f"devhost did not start: {line!r}")
-
     async def kill_and_restart(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
+        await self.kill()
         self.kills += 1
         await self.start()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), 30)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
 
 
 class Proxy:

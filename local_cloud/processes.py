@@ -1,12 +1,15 @@
 """Local servers started on a free port and stopped: the moto AWS server, the Cosmos DB
-protocol server and Azurite (both npm packages installed by `scripts/bootstrap.sh`)."""
+protocol server and Azurite (both npm packages installed by `scripts/bootstrap.sh`), and this
+app on devhost as a process of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -150,3 +153,39 @@ class Azurite:
             self.process.kill()
             self.process.wait(timeout=5)
             self.process = None
+
+
+class DevhostProcess:
+    """`python -m devhost` for this app, anonymous, on a fixed port and a SQLite file, so a
+    restart after kill -9 finds the same store and the same URL."""
+
+    def __init__(self, port: int, store: Path, env: dict[str, str]) -> None:
+        self.port, self.store, self.env = port, store, env
+        self.base = f"http://127.0.0.1:{port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> DevhostProcess:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "devhost", "--app-dir", str(REPO_ROOT), "--port", str(self.port),
+            "--store", str(self.store), "--anonymous", "--no-timers", "--log-level", "WARNING",
+            cwd=REPO_ROOT, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), 90)
+        if not line.startswith(b"devhost ready: "):
+            raise RuntimeError(f"devhost did not start: {line!r}")
+        return self
+
+    async def kill(self) -> None:
+        """kill -9: no shutdown, whatever was in flight is cut off."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()

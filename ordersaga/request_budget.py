@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from orchestrators.saga_steps import ORDER_SAGA, PARK_ACTIVITY, activity_names
+from orchestrators.saga_steps import ORDER_SAGA, PARK_ACTIVITY
 
 STARTER = 2  # Idempotency-Key claim: create + answer
 AWS_REPLY = 2  # inbox: processed? + record
@@ -80,5 +80,3 @@ def minimum_requests(path: str, sku_count: int, buckets: int = 1) -> int:
 def covered_activities() -> frozenset[str]:
     return frozenset(ACTIVITY_REQUESTS)
 
-
-__all__ = ["activity_names", "covered_activities", "minimum_requests"]

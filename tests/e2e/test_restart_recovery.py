@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +23,7 @@ import pytest
 from aws.seed import put_account
 from local_cloud.invariants import check_orders, check_payments, check_stock
 from local_cloud.loop import CrossCloudLoop, LoopOptions
-from local_cloud.processes import REPO_ROOT, free_port
+from local_cloud.processes import REPO_ROOT, DevhostProcess, free_port
 from orchestrators.saga_steps import ORDER_SAGA
 from ordersaga import inventory_repository
 from ordersaga.config import CosmosSettings
@@ -37,33 +35,7 @@ pytestmark = pytest.mark.integration
 CREDIT = {"c-1": "500.00"}
 
 
-class HostProcess:
-    """`python -m devhost` for this app, anonymous, on a fixed port and a SQLite file."""
-
-    def __init__(self, port: int, store: Path, env: dict[str, str]) -> None:
-        self.port, self.store, self.env = port, store, env
-        self.process: asyncio.subprocess.Process | None = None
-        self.base = f"http://127.0.0.1:{port}"
-
-    async def start(self) -> HostProcess:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "devhost", "--app-dir", str(REPO_ROOT), "--port", str(self.port),
-            "--store", str(self.store), "--anonymous", "--no-timers", "--log-level", "WARNING",
-            cwd=REPO_ROOT, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), 60)
-        assert line.startswith(b"devhost ready: "), line
-        return self
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            await self.process.wait()
+HostProcess = DevhostProcess  # the app on devhost in its own process (local_cloud.processes)
 
 
 STEPS = [s.activity for s in ORDER_SAGA]
