@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import secrets
@@ -49,11 +48,7 @@ from local_cloud.loop import CrossCloudLoop, LoopOptions
 from local_cloud.processes import REPO_ROOT, CosmosServer, DevhostProcess, free_port
 from ordersaga.config import CosmosSettings
 from ordersaga.cosmos_store import CosmosStore
-
-try:  # the request budget of the hot-SKU design (branch flash-buckets), when merged
-    from ordersaga.request_budget import minimum_requests as budget_minimum_requests
-except ImportError:  # pragma: no cover - depends on the branch
-    budget_minimum_requests = None
+from ordersaga.request_budget import minimum_requests
 
 CREDIT = Decimal("100000.00")
 RUNTIME_TERMINAL = ("Completed", "Failed", "Terminated")
@@ -450,24 +445,14 @@ class FlashSale:
 
     def minimum(self, outcomes: Counter[str], solo: dict[str, int]) -> tuple[float, str]:
         """The fewest Cosmos requests the contended run could have made, weighted over the
-        outcomes it produced: from `ordersaga.request_budget` when present, else what one
-        saga of that outcome cost alone on the quiet stack in this run (measured, so it
-        includes the Idempotency-Key claim and AWS's late replies)."""
+        outcomes it produced (`ordersaga.request_budget`; an outcome other than out of stock
+        counts as completed). `solo_requests` in the JSON is what one saga of each outcome
+        cost alone on the quiet stack, for comparison."""
         total = 0.0
-        sources = set()
         for outcome, n in outcomes.items():
             path = outcome if outcome in solo else "completed"
-            value: float | None = None
-            if budget_minimum_requests is not None:
-                with contextlib.suppress(KeyError, ValueError):
-                    value = float(budget_minimum_requests(path, 1, self.buckets or 1))
-                    sources.add("ordersaga.request_budget")
-            if value is None:
-                value = float(solo[path])
-                sources.add("measured: one saga alone per outcome, other outcomes as completed "
-                            "(no ordersaga.request_budget)")
-            total += value * n
-        return total / max(1, sum(outcomes.values())), " + ".join(sorted(sources))
+            total += minimum_requests(path, 1, self.buckets or 1) * n
+        return total / max(1, sum(outcomes.values())), "ordersaga.request_budget"
 
 
 def run_flash_sale(orders: int = 200, units: int = 150, kill_host: int = 0, buckets: int | None = None,
